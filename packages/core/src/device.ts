@@ -1,0 +1,240 @@
+import type { DType } from './dtype.ts';
+import { AdapterError, DeviceLostError } from './errors.ts';
+import { PipelineCache, type KernelConsts } from './kernel.ts';
+import { BufferPool, type MemoryStats } from './memory.ts';
+import { Recorder } from './recorder.ts';
+import { ScopeStack } from './scope.ts';
+import type { Tensor } from './tensor.ts';
+
+/** How to pick the adapter. Environment variables (Node) fill what the options leave out. */
+export interface DeviceOptions {
+  /** Dawn adapter name (Node; env `UNICONTROL_ADAPTER`), e.g. `'llvmpipe'`. An unknown name lists the adapters. */
+  adapter?: string;
+  /** Dawn backend (Node; env `UNICONTROL_BACKEND`): `'vulkan'`, `'metal'`, `'d3d12'`, `'opengles'`, … */
+  backend?: string;
+  /** Browser adapter preference. */
+  powerPreference?: GPUPowerPreference;
+  /** Request `shader-f16` when the adapter has it (default true). */
+  f16?: boolean;
+  /** A `navigator.gpu`-like object to use instead of the platform's. */
+  gpu?: GPU;
+  /** Fill every op output with NaN before the op runs, so unwritten elements show (tests). */
+  poisonOutputs?: boolean;
+}
+
+/** What the adapter is and what it allows. */
+export interface AdapterReport {
+  name: string;
+  vendor: string;
+  architecture: string;
+  description: string;
+  backend: string;
+  features: string[];
+  limits: Record<string, number>;
+}
+
+/** The command that makes a software adapter available on a machine without a GPU. */
+export const SETUP_COMMAND = 'sudo npm run setup   (bash scripts/setup.sh: installs Mesa lavapipe on Debian)';
+
+const LIMITS_WANTED = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+/**
+ * A WebGPU device plus everything this library keeps per device: the pipeline cache, the buffer
+ * pool, the command recorder and the tensor scopes. Make one with `createDevice()`.
+ */
+export class Device {
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  readonly recorder: Recorder;
+  readonly scopes = new ScopeStack();
+  /** Whether float16 tensors are available (`shader-f16`). */
+  readonly hasF16: boolean;
+  readonly poisonOutputs: boolean;
+  private lostError: DeviceLostError | null = null;
+  private gpuError: Error | null = null;
+
+  constructor(
+    readonly gpu: GPUDevice,
+    readonly adapter: AdapterReport,
+    options: DeviceOptions = {},
+    /** The `GPU` (Dawn instance) that made the device: held so it is not garbage-collected while in use. */
+    private readonly instance?: GPU,
+  ) {
+    this.hasF16 = gpu.features.has('shader-f16');
+    this.poisonOutputs = options.poisonOutputs ?? false;
+    this.pool = new BufferPool(gpu, gpu.limits.maxBufferSize);
+    this.recorder = new Recorder(gpu, () => this.lostError);
+    this.pipelines = new PipelineCache(gpu, () => this.recorder.wait.taint());
+    void gpu.lost.then((info) => {
+      this.lostError = new DeviceLostError(
+        `GPU device lost (${info.reason}${info.message ? `: ${info.message}` : ''}); create a new device with createDevice()`,
+      );
+    });
+    gpu.addEventListener('uncapturederror', (ev) => {
+      this.gpuError ??= new Error(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
+    });
+  }
+
+  /** The device's limits that ops check against. */
+  get limits(): GPUSupportedLimits {
+    return this.gpu.limits;
+  }
+
+  /** Throws if the device was lost or a GPU error was reported since the last check. */
+  check(): void {
+    if (this.lostError) throw this.lostError;
+    if (this.gpuError) {
+      const e = this.gpuError;
+      this.gpuError = null;
+      throw e;
+    }
+  }
+
+  get lost(): boolean {
+    return this.lostError !== null;
+  }
+
+  /** Throws unless `dtype` can be stored on this device. */
+  checkDType(op: string, dtype: DType): void {
+    if (dtype === 'f16' && !this.hasF16) {
+      throw new AdapterError(`${op}: float16 storage needs the 'shader-f16' feature, which adapter '${this.adapter.name}' lacks`);
+    }
+  }
+
+  /** Submits recorded work and waits (quietly) until the GPU has done it. */
+  async sync(): Promise<void> {
+    this.check();
+    await this.recorder.sync();
+    this.check();
+  }
+
+  /** Current GPU memory held by tensors and the pool. */
+  memory(): MemoryStats {
+    return this.pool.snapshot();
+  }
+
+  /**
+   * Runs `fn` and disposes every tensor created inside it except those it returns (a tensor, or
+   * tensors inside a returned array or plain object). Async functions hold the scope until they
+   * settle; do not interleave two async scopes on one device.
+   */
+  scope<R>(fn: () => R): R {
+    return this.scopes.run(fn);
+  }
+
+  /** Records one kernel dispatch over tensors. Binding order: params, inputs, outputs. */
+  run(launch: KernelLaunch): void {
+    this.check();
+    const writes = [...launch.inputs.map(() => false), ...launch.outputs.map(() => true)];
+    const { pipeline, layout } = this.pipelines.get({
+      shader: launch.shader,
+      types: launch.types,
+      consts: launch.consts,
+      writes,
+      params: launch.params !== undefined,
+    });
+    const buffers = [...launch.inputs, ...launch.outputs].map((t) => t.buffer);
+    const [x, y = 1, z = 1] = launch.workgroups;
+    this.recorder.dispatch(pipeline, layout, buffers, launch.params ?? null, [x, y, z], launch.cost ?? 0);
+  }
+
+  /** Frees the pool, the pipelines and the GPU device. Tensors of this device become unusable. */
+  destroy(): void {
+    this.recorder.destroy();
+    this.pool.trim();
+    this.gpu.destroy();
+  }
+}
+
+/** One kernel launch: which shader with which types and constants, over which tensors. */
+export interface KernelLaunch {
+  shader: string;
+  types?: Readonly<Record<string, DType>>;
+  consts?: KernelConsts;
+  inputs: readonly Tensor[];
+  outputs: readonly Tensor[];
+  params?: ArrayBuffer;
+  workgroups: readonly [number, number?, number?];
+  /** Work estimate, FLOPs + 4 × bytes moved, from which the quiet wait predicts GPU time. */
+  cost?: number;
+}
+
+let nodeGlobalsInstalled = false;
+
+async function platformGpu(options: DeviceOptions): Promise<{ gpu: GPU; backend: string }> {
+  if (options.gpu) return { gpu: options.gpu, backend: options.backend ?? 'given' };
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+  if (!isNode) {
+    if (!nav?.gpu) throw new AdapterError('this browser has no WebGPU (navigator.gpu is missing); try a recent Chrome, Edge or Safari, or enable WebGPU');
+    return { gpu: nav.gpu, backend: 'browser' };
+  }
+  const backend = options.backend ?? env.UNICONTROL_BACKEND;
+  const adapter = options.adapter ?? env.UNICONTROL_ADAPTER;
+  const flags: string[] = [];
+  if (backend) flags.push(`backend=${backend}`);
+  if (adapter) flags.push(`adapter=${adapter}`);
+  const moduleName = 'webgpu'; // kept out of static imports so browser bundles never see Dawn
+  let dawn: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    dawn = (await import(/* @vite-ignore */ moduleName)) as typeof dawn;
+  } catch (e) {
+    throw new AdapterError(`cannot load the 'webgpu' package (Dawn for Node): ${(e as Error).message}; run 'npm ci'`);
+  }
+  if (!nodeGlobalsInstalled) {
+    // Dawn's GPUBufferUsage & co.: WebGPU code expects these constants to be globals.
+    for (const [k, v] of Object.entries(dawn.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+    nodeGlobalsInstalled = true;
+  }
+  return { gpu: dawn.create(flags), backend: backend ?? 'default' };
+}
+
+/**
+ * Returns a ready device in Node (Dawn) or a browser (`navigator.gpu`): the adapter's largest
+ * buffer, storage-binding, workgroup-storage and invocation limits, and `shader-f16` when present.
+ * Throws `AdapterError` naming the setup command when no adapter exists.
+ */
+export async function createDevice(options: DeviceOptions = {}): Promise<Device> {
+  const { gpu, backend } = await platformGpu(options);
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
+  } catch (e) {
+    throw new AdapterError(`requesting a WebGPU adapter failed: ${(e as Error).message}`);
+  }
+  if (!adapter) {
+    const which = [options.backend && `backend '${options.backend}'`, options.adapter && `adapter '${options.adapter}'`]
+      .filter(Boolean)
+      .join(', ');
+    throw new AdapterError(
+      `no WebGPU adapter found${which ? ` for ${which}` : ''}. On a machine without a GPU, install a software adapter: ${SETUP_COMMAND}`,
+    );
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const k of LIMITS_WANTED) requiredLimits[k] = adapter.limits[k];
+  const wantF16 = options.f16 !== false && adapter.features.has('shader-f16');
+  const requiredFeatures: GPUFeatureName[] = wantF16 ? ['shader-f16'] : [];
+  const gpuDevice = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  const info = adapter.info;
+  const report: AdapterReport = {
+    name: info.device || info.description || info.vendor || 'unknown adapter',
+    vendor: info.vendor,
+    architecture: info.architecture,
+    description: info.description,
+    backend,
+    features: [...adapter.features].sort(),
+    limits: Object.fromEntries(LIMITS_WANTED.map((k) => [k, gpuDevice.limits[k]])),
+  };
+  return new Device(gpuDevice, report, options, gpu);
+}

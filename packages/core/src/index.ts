@@ -1,0 +1,10 @@
+export { createDevice, Device, SETUP_COMMAND, type DeviceOptions, type AdapterReport, type KernelLaunch } from './device.ts';
+export { BYTES, type DType } from './dtype.ts';
+export { AdapterError, DeviceLostError, ShapeError } from './errors.ts';
+export { fromHalf, toHalf, roundToHalf } from './f16.ts';
+export { Params, grid } from './kernel.ts';
+export type { MemoryStats } from './memory.ts';
+export { registerShader } from './shaders.ts';
+export { numel, broadcastShapes, type Shape } from './shape.ts';
+export { Tensor, tensor, zeros, empty, upload, type TensorOptions } from './tensor.ts';
+export * from './ops/elementwise.ts';

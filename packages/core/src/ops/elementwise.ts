@@ -1,0 +1,105 @@
+import type { DType } from '../dtype.ts';
+import { ShapeError } from '../errors.ts';
+import { Params, grid } from '../kernel.ts';
+import { broadcastShapes, broadcastStrides, sameShape } from '../shape.ts';
+import { empty, type Tensor } from '../tensor.ts';
+import { checkInputs, checkSameDType } from './check.ts';
+
+/** Unary functions of `shaders/unary.wgsl`, by their `OP` code. */
+const UNARY = {
+  neg: 0, exp: 1, sqrt: 2, rsqrt: 3, silu: 4, gelu: 5, quickGelu: 6, tanh: 7, sigmoid: 8, identity: 9,
+  addScalar: 10, subScalar: 11, rsubScalar: 12, mulScalar: 13, divScalar: 14, rdivScalar: 15,
+  maxScalar: 16, minScalar: 17,
+} as const;
+export type UnaryOp = keyof typeof UNARY;
+
+/** Binary functions of `shaders/binary.wgsl`, by their `OP` code. */
+const BINARY = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 } as const;
+export type BinaryOp = keyof typeof BINARY;
+
+const MAX_RANK = 8;
+
+/** Applies a unary function elementwise; `s` is the scalar operand of the scalar ops. */
+export function unary(op: UnaryOp, x: Tensor, s = 0, outDType: DType = x.dtype): Tensor {
+  checkInputs(op, [x], 'float');
+  const y = empty(x.device, x.shape, outDType);
+  if (x.size === 0) return y;
+  x.device.run({
+    shader: 'unary',
+    types: { X: x.dtype, Y: outDType },
+    consts: { OP: UNARY[op] },
+    inputs: [x],
+    outputs: [y],
+    params: new Params().u32(x.size).f32(s).bytes(),
+    workgroups: grid(Math.ceil(x.size / 256)),
+    cost: x.size * 40,
+  });
+  return y;
+}
+
+/** Applies a binary function elementwise with NumPy broadcasting. */
+export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  checkInputs(op, [a, b], 'float');
+  checkSameDType(op, [a, b]);
+  const shape = broadcastShapes(op, a.shape, b.shape);
+  if (shape.length > MAX_RANK) throw new ShapeError(`${op}: rank ${shape.length} exceeds ${MAX_RANK}`);
+  const out = empty(a.device, shape, a.dtype);
+  if (out.size === 0) return out;
+  const flat = sameShape(a.shape, shape) && sameShape(b.shape, shape);
+  a.device.run({
+    shader: 'binary',
+    types: { A: a.dtype },
+    consts: { OP: BINARY[op], BROADCAST: !flat, RANK: flat ? 0 : shape.length },
+    inputs: [a, b],
+    outputs: [out],
+    params: new Params()
+      .u32(out.size, 0, 0, 0)
+      .u32Array(shape, MAX_RANK)
+      .u32Array(broadcastStrides(a.shape, shape), MAX_RANK)
+      .u32Array(broadcastStrides(b.shape, shape), MAX_RANK)
+      .bytes(),
+    workgroups: grid(Math.ceil(out.size / 256)),
+    cost: out.size * 50,
+  });
+  return out;
+}
+
+export const add = (a: Tensor, b: Tensor): Tensor => binary('add', a, b);
+export const sub = (a: Tensor, b: Tensor): Tensor => binary('sub', a, b);
+export const mul = (a: Tensor, b: Tensor): Tensor => binary('mul', a, b);
+export const div = (a: Tensor, b: Tensor): Tensor => binary('div', a, b);
+export const maximum = (a: Tensor, b: Tensor): Tensor => binary('maximum', a, b);
+export const minimum = (a: Tensor, b: Tensor): Tensor => binary('minimum', a, b);
+
+export const neg = (x: Tensor): Tensor => unary('neg', x);
+export const exp = (x: Tensor): Tensor => unary('exp', x);
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+export const rsqrt = (x: Tensor): Tensor => unary('rsqrt', x);
+/** x·sigmoid(x). */
+export const silu = (x: Tensor): Tensor => unary('silu', x);
+/** Exact GELU, x/2·(1 + erf(x/√2)) (PyTorch's default, not the tanh approximation). */
+export const gelu = (x: Tensor): Tensor => unary('gelu', x);
+/** CLIP's x·sigmoid(1.702x). */
+export const quickGelu = (x: Tensor): Tensor => unary('quickGelu', x);
+export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+
+export const addScalar = (x: Tensor, s: number): Tensor => unary('addScalar', x, s);
+export const subScalar = (x: Tensor, s: number): Tensor => unary('subScalar', x, s);
+/** s − x. */
+export const rsubScalar = (x: Tensor, s: number): Tensor => unary('rsubScalar', x, s);
+export const mulScalar = (x: Tensor, s: number): Tensor => unary('mulScalar', x, s);
+export const divScalar = (x: Tensor, s: number): Tensor => unary('divScalar', x, s);
+/** s / x. */
+export const rdivScalar = (x: Tensor, s: number): Tensor => unary('rdivScalar', x, s);
+export const maxScalar = (x: Tensor, s: number): Tensor => unary('maxScalar', x, s);
+export const minScalar = (x: Tensor, s: number): Tensor => unary('minScalar', x, s);
+/** Clamps to [lo, hi]. */
+export function clamp(x: Tensor, lo: number, hi: number): Tensor {
+  return x.device.scope(() => minScalar(maxScalar(x, lo), hi));
+}
+
+/** Converts between float32 and float16 storage (a copy when the dtype already matches). */
+export function cast(x: Tensor, dtype: 'f32' | 'f16'): Tensor {
+  return unary('identity', x, 0, dtype);
+}

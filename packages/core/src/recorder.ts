@@ -1,0 +1,197 @@
+import { DeviceLostError } from './errors.ts';
+
+const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we target
+const UNIFORM_SLOTS = 4096; // dispatches per submission before a forced flush
+const MAP_READ = 0x01;
+const COPY_DST = 0x08;
+const UNIFORM = 0x40;
+
+/**
+ * Records dispatches into one open compute pass and submits them in batches. Ops never wait:
+ * only `sync()` and `read()` do, and they wait quietly (see `QuietWait`).
+ */
+export class Recorder {
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly uniformHost = new Uint8Array(UNIFORM_SLOT * UNIFORM_SLOTS);
+  private readonly uniformGpu: GPUBuffer;
+  private uniformSlots = 0;
+  private readonly staging: GPUBuffer[] = [];
+  /** Dispatches recorded and not yet submitted. */
+  pending = 0;
+  /** Dispatches recorded since the device was made. */
+  dispatches = 0;
+  /** Submissions since the device was made. */
+  submits = 0;
+  readonly wait = new QuietWait();
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly lost: () => DeviceLostError | null,
+  ) {
+    this.uniformGpu = device.createBuffer({ size: this.uniformHost.byteLength, usage: UNIFORM | COPY_DST });
+  }
+
+  private openPass(): GPUComputePassEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  private closePass(): GPUCommandEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    return this.encoder;
+  }
+
+  /** Records one dispatch. `params` (≤ 256 bytes) becomes binding 0 when given. */
+  dispatch(
+    pipeline: GPUComputePipeline,
+    layout: GPUBindGroupLayout,
+    buffers: readonly GPUBuffer[],
+    params: ArrayBuffer | null,
+    workgroups: readonly [number, number, number],
+    cost: number,
+  ): void {
+    const err = this.lost();
+    if (err) throw err;
+    if (params && this.uniformSlots === UNIFORM_SLOTS) this.flush();
+    const entries: GPUBindGroupEntry[] = [];
+    if (params) {
+      if (params.byteLength > UNIFORM_SLOT) throw new RangeError(`kernel params of ${params.byteLength} bytes exceed ${UNIFORM_SLOT}`);
+      const offset = this.uniformSlots++ * UNIFORM_SLOT;
+      this.uniformHost.set(new Uint8Array(params), offset);
+      entries.push({ binding: 0, resource: { buffer: this.uniformGpu, offset, size: UNIFORM_SLOT } });
+    }
+    buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+    const bindGroup = this.device.createBindGroup({ layout, entries });
+    const pass = this.openPass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
+    this.pending++;
+    this.dispatches++;
+    this.wait.add(cost);
+  }
+
+  /** Records a buffer-to-buffer copy in stream order. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.closePass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.pending++;
+  }
+
+  /** Submits everything recorded so far. Cheap when nothing is pending. */
+  flush(): void {
+    if (!this.encoder) return;
+    const encoder = this.closePass();
+    if (this.uniformSlots > 0) {
+      this.device.queue.writeBuffer(this.uniformGpu, 0, this.uniformHost, 0, this.uniformSlots * UNIFORM_SLOT);
+    }
+    this.device.queue.submit([encoder.finish()]);
+    this.encoder = null;
+    this.uniformSlots = 0;
+    this.pending = 0;
+    this.submits++;
+    this.wait.submitted();
+  }
+
+  /** Submits pending work and resolves when the GPU has finished all of it. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.wait.until(() => this.device.queue.onSubmittedWorkDone(), this.lost);
+  }
+
+  /** Copies `bytes` from `src` at `offset` back to the CPU. */
+  async read(src: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.takeStaging(size);
+    this.closePass().copyBufferToBuffer(src, offset, staging, 0, size);
+    this.pending++;
+    this.flush();
+    try {
+      await this.wait.until(() => staging.mapAsync(MAP_READ, 0, size), this.lost);
+      const out = staging.getMappedRange(0, size).slice(0, bytes);
+      staging.unmap();
+      this.staging.push(staging);
+      return out;
+    } catch (e) {
+      staging.destroy();
+      throw e;
+    }
+  }
+
+  private takeStaging(size: number): GPUBuffer {
+    // Reuse host-visible buffers: first-touch of fresh host memory is slow on this VM.
+    const i = this.staging.findIndex((b) => b.size >= size && b.size <= size * 4);
+    if (i >= 0) return this.staging.splice(i, 1)[0];
+    return this.device.createBuffer({ size, usage: MAP_READ | COPY_DST });
+  }
+
+  destroy(): void {
+    for (const b of this.staging) b.destroy();
+    this.staging.length = 0;
+    this.uniformGpu.destroy();
+  }
+}
+
+/**
+ * Waits for the GPU without spinning the JS thread. The `webgpu` binding busy-polls while any of
+ * its promises is pending, stealing a core from lavapipe's shader threads; so we first sleep for
+ * most of the predicted GPU time (cost of the submitted work × measured seconds per unit of cost)
+ * and only then create the promise.
+ */
+export class QuietWait {
+  private cost = 0;
+  private since = 0;
+  /** Measured milliseconds per unit of declared cost; 0 until the first long enough wait. */
+  msPerCost = 0;
+  /** Fraction of the predicted time to sleep before awaiting. */
+  readonly sleepFraction = 0.85;
+
+  private tainted = false;
+  /** Longest single sleep: a wrong prediction costs at most this much idle time. */
+  readonly maxSleepMs = 5000;
+
+  add(cost: number): void {
+    this.cost += cost;
+  }
+
+  /** Marks the current window as unfit to learn from (it included shader compilation). */
+  taint(): void {
+    this.tainted = true;
+  }
+
+  submitted(): void {
+    if (this.since === 0) this.since = now();
+  }
+
+  async until(promise: () => Promise<unknown>, lost: () => DeviceLostError | null): Promise<void> {
+    const predicted = this.cost * this.msPerCost;
+    const start = this.since || now();
+    const remaining = predicted * this.sleepFraction - (now() - start);
+    if (remaining > 1) await sleep(Math.min(remaining, this.maxSleepMs));
+    const err = lost();
+    if (err) throw err;
+    await promise();
+    const elapsed = now() - start;
+    // Learn from waits long enough to measure; a low estimate only costs spinning, a high one idles.
+    if (elapsed > 5 && this.cost > 0 && !this.tainted) {
+      const rate = elapsed / this.cost;
+      this.msPerCost = this.msPerCost === 0 ? rate : Math.min(rate, 0.7 * this.msPerCost + 0.3 * rate);
+    }
+    this.cost = 0;
+    this.since = 0;
+    this.tainted = false;
+  }
+}
+
+function now(): number {
+  return performance.now();
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,55 @@
+// out = a OP b elementwise with NumPy broadcasting, computed in f32.
+// When BROADCAST is false both inputs have the output's shape and are read flat.
+// Otherwise RANK dims of the output are unravelled and each input read through its strides
+// (0 along broadcast dimensions).
+
+struct Params {
+  n: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+  shape: array<vec4u, 2>,
+  stride_a: array<vec4u, 2>,
+  stride_b: array<vec4u, 2>,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<A>;
+@group(0) @binding(2) var<storage, read> b: array<A>;
+@group(0) @binding(3) var<storage, read_write> out: array<A>;
+
+fn at(v: array<vec4u, 2>, d: u32) -> u32 {
+  return v[d / 4u][d % 4u];
+}
+
+fn combine(u: f32, v: f32) -> f32 {
+  switch OP {
+    case 0u: { return u + v; }
+    case 1u: { return u - v; }
+    case 2u: { return u * v; }
+    case 3u: { return u / v; }
+    case 4u: { return max(u, v); }
+    default: { return min(u, v); }
+  }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  if (i >= p.n) { return; }
+  var ia = i;
+  var ib = i;
+  if (BROADCAST) {
+    ia = 0u;
+    ib = 0u;
+    var rest = i;
+    for (var d = i32(RANK) - 1; d >= 0; d--) {
+      let extent = at(p.shape, u32(d));
+      let coord = rest % extent;
+      rest = rest / extent;
+      ia += coord * at(p.stride_a, u32(d));
+      ib += coord * at(p.stride_b, u32(d));
+    }
+  }
+  out[i] = A(combine(f32(a[ia]), f32(b[ib])));
+}
