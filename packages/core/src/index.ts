@@ -8,3 +8,4 @@ export { registerShader } from './shaders.ts';
 export { numel, broadcastShapes, type Shape } from './shape.ts';
 export { Tensor, tensor, zeros, empty, upload, type TensorOptions } from './tensor.ts';
 export * from './ops/elementwise.ts';
+export { VARIANTS, defineVariants, pickVariant } from './variants.ts';
