@@ -6,7 +6,12 @@
 #
 #   sudo bash scripts/setup.sh            # lavapipe only
 #   sudo bash scripts/setup.sh --browser  # also Debian's chromium, for browser tests
+#
+# Environment: SETUP_OS_RELEASE (default /etc/os-release) and MESA_MIN_MAJOR (default 24).
 set -euo pipefail
+
+os_release=${SETUP_OS_RELEASE:-/etc/os-release}
+mesa_min=${MESA_MIN_MAJOR:-24}
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -15,15 +20,15 @@ want_browser=0
 for arg in "$@"; do
   case "$arg" in
     --browser) want_browser=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) die "unknown option '$arg' (known: --browser)" ;;
   esac
 done
 
 [ "$(uname -s)" = Linux ] || die "this script supports Debian Linux only; elsewhere use a GPU driver with Vulkan/Metal/D3D12 (no setup needed)"
-[ -r /etc/os-release ] || die "cannot read /etc/os-release: not a Debian system this script knows"
-. /etc/os-release
-[ "${ID:-}" = debian ] || die "this script supports Debian 12 (bookworm); found ${PRETTY_NAME:-unknown}. Install Mesa >= 24 lavapipe (mesa-vulkan-drivers) and libvulkan1 with your package manager."
+[ -r "$os_release" ] || die "cannot read $os_release: not a Debian system this script knows"
+. "$os_release"
+[ "${ID:-}" = debian ] || die "this script supports Debian 12 (bookworm); found ${PRETTY_NAME:-unknown}. Install Mesa >= $mesa_min lavapipe (mesa-vulkan-drivers) and libvulkan1 with your package manager."
 command -v apt-get >/dev/null || die "apt-get not found: cannot install packages"
 command -v dpkg-query >/dev/null || die "dpkg-query not found: cannot inspect packages"
 
@@ -35,7 +40,7 @@ installed() { dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q 'install
 
 need_mesa=1
 major=$(mesa_major || true)
-if [ -n "$major" ] && [ "$major" -ge 24 ] && installed libvulkan1; then need_mesa=0; fi
+if [ -n "$major" ] && [ "$major" -ge "$mesa_min" ] && installed libvulkan1; then need_mesa=0; fi
 need_browser=0
 if [ "$want_browser" = 1 ] && ! installed chromium; then need_browser=1; fi
 

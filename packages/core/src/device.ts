@@ -228,7 +228,7 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Device>
   const gpuDevice = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const info = adapter.info;
   const report: AdapterReport = {
-    name: info.device || info.description || info.vendor || 'unknown adapter',
+    name: info.description || info.device || info.vendor || 'unknown adapter',
     vendor: info.vendor,
     architecture: info.architecture,
     description: info.description,
