@@ -9,3 +9,4 @@ export { numel, broadcastShapes, type Shape } from './shape.ts';
 export { Tensor, tensor, zeros, empty, upload, type TensorOptions } from './tensor.ts';
 export * from './ops/elementwise.ts';
 export { VARIANTS, defineVariants, pickVariant } from './variants.ts';
+export * from './safetensors/index.ts';
