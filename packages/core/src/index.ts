@@ -10,3 +10,12 @@ export { Tensor, tensor, zeros, empty, upload, type TensorOptions } from './tens
 export * from './ops/elementwise.ts';
 export { VARIANTS, defineVariants, pickVariant } from './variants.ts';
 export * from './safetensors/index.ts';
+export * from './ops/norm.ts';
+export * from './ops/reduce.ts';
+export * from './ops/layout.ts';
+export * from './ops/gather.ts';
+export * from './ops/embedding.ts';
+export * from './ops/matmul.ts';
+export * from './ops/conv2d.ts';
+export * from './ops/attention.ts';
+export * from './ops/softmax.ts';

@@ -1,0 +1,51 @@
+// The adapter's arithmetic ceiling, measured with shaders/fma_probe.wgsl: long independent fma
+// chains in registers over many workgroups, timed exactly like our ops.
+
+import { Params, empty, grid, type Device } from '@unicontrol/core';
+import { oursWorkload } from './ours.ts';
+import { measure, sample, type TimingOptions } from './timing.ts';
+
+/** One probe configuration: workgroup size and independent vec4 fma chains per invocation. */
+export interface ProbeConfig {
+  workgroup: number;
+  chains: number;
+}
+
+/** Configurations tried; the peak is the best of them (lavapipe likes different shapes than GPUs). */
+export const PROBE_CONFIGS: readonly ProbeConfig[] = [
+  { workgroup: 64, chains: 8 },
+  { workgroup: 128, chains: 8 },
+  { workgroup: 64, chains: 16 },
+];
+
+const INVOCATIONS = 64 * 1024;
+const ITERATIONS = 1024;
+
+export interface ProbeResult extends ProbeConfig {
+  gflops: number;
+}
+
+/** Measures every probe configuration; returns them all, best first. */
+export async function fmaPeak(device: Device, timing: TimingOptions): Promise<ProbeResult[]> {
+  const out = empty(device, [INVOCATIONS], 'f32');
+  const results: ProbeResult[] = [];
+  for (const cfg of PROBE_CONFIGS) {
+    const flops = INVOCATIONS * ITERATIONS * cfg.chains * 4 * 2;
+    const work = oursWorkload(device, () =>
+      device.run({
+        shader: 'fma_probe',
+        consts: { WORKGROUP: cfg.workgroup, CHAINS: cfg.chains },
+        inputs: [],
+        outputs: [out],
+        params: new Params().u32(ITERATIONS, INVOCATIONS).f32(0.999, 1e-3).bytes(),
+        workgroups: grid(Math.ceil(INVOCATIONS / cfg.workgroup)),
+        cost: flops,
+      }),
+    );
+    await sample(work, 1, 0); // compiles the pipeline
+    const t = await measure(work, timing);
+    results.push({ ...cfg, gflops: flops / t.ms / 1e6 });
+  }
+  out.dispose();
+  return results.sort((a, b) => b.gflops - a.gflops);
+}

@@ -1,0 +1,81 @@
+// How the benchmark times GPU work, for our ops, the FMA probe and TensorFlow.js alike.
+//
+// One sample = record `reps` repetitions of the work in one go (no waiting in between), submit,
+// then wait until the GPU has finished all of it; the sample's time per repetition is the wall
+// time from the first recorded repetition to the end of the wait, divided by `reps`. The wait is
+// quiet: the `webgpu` binding spins a CPU core while any GPU promise is pending (DESIGN.md), and
+// on a 2-core software adapter that core is taken from the shader threads. So before creating
+// the promise we sleep for QUIET_FRACTION of the time the previous sample took, and only the
+// last stretch is spent awaiting it.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Fraction of the expected sample time to sleep before awaiting the GPU. */
+export const QUIET_FRACTION = 0.85;
+
+/**
+ * Something that can be timed: `record(reps)` enqueues `reps` repetitions (and submits them);
+ * `wait()` resolves once the GPU has finished everything enqueued.
+ */
+export interface Workload {
+  record(reps: number): void;
+  wait(): Promise<void>;
+}
+
+/** Times one sample of `reps` repetitions; `expectedMs` is the predicted total (0 when unknown). */
+export async function sample(work: Workload, reps: number, expectedMs: number): Promise<number> {
+  const start = performance.now();
+  work.record(reps);
+  const quiet = QUIET_FRACTION * expectedMs - (performance.now() - start);
+  if (quiet > 1) await sleep(quiet);
+  await work.wait();
+  return performance.now() - start;
+}
+
+export interface TimingOptions {
+  /** Samples that count, after warm-up (the median is reported). */
+  runs: number;
+  /** Wanted wall time of one sample, ms: sets the repetitions per sample. */
+  targetMs: number;
+  /** Upper bound on repetitions per sample. */
+  maxReps: number;
+}
+
+export interface Timing {
+  /** Median time per repetition, ms. */
+  ms: number;
+  /** Repetitions per sample. */
+  reps: number;
+  /** Every counted sample's time per repetition, ms. */
+  samples: number[];
+}
+
+/**
+ * Picks the repetitions per sample so that one sample takes about `targetMs`, then takes `runs`
+ * samples and returns their median. The caller has run the work once already (compiling its
+ * pipelines and touching its buffers); the calibration samples double as further warm-up.
+ */
+export async function measure(work: Workload, opts: TimingOptions): Promise<Timing> {
+  let reps = 1;
+  let perRep = await sample(work, 1, 0);
+  if (perRep * 20 < opts.targetMs) {
+    // Too short to trust one repetition: calibrate on a batch.
+    reps = Math.min(opts.maxReps, Math.max(2, Math.floor(opts.targetMs / 10 / perRep)));
+    perRep = (await sample(work, reps, perRep * reps)) / reps;
+  }
+  const wanted = Math.max(1, Math.min(opts.maxReps, Math.round(opts.targetMs / perRep)));
+  if (wanted !== reps) perRep = (await sample(work, wanted, perRep * wanted)) / wanted; // warm-up at the final batch size
+  const samples: number[] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    const ms = (await sample(work, wanted, perRep * wanted)) / wanted;
+    samples.push(ms);
+    perRep = ms;
+  }
+  return { ms: median(samples), reps: wanted, samples };
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

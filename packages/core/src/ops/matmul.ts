@@ -1,0 +1,234 @@
+import type { Device, KernelLaunch } from '../device.ts';
+import { BYTES } from '../dtype.ts';
+import { ShapeError, fmt } from '../errors.ts';
+import { Params, kernelSource } from '../kernel.ts';
+import { registerShader } from '../shaders.ts';
+import { broadcastShapes, broadcastStrides, numel } from '../shape.ts';
+import { empty, type Tensor } from '../tensor.ts';
+import { defineVariants, pickVariant } from '../variants.ts';
+import { checkInputs, checkRank, checkSameDType } from './check.ts';
+
+/**
+ * Kernels of `matmul` and `linear`: `subgroup` (shaders/matmul.wgsl: 16x32 register tiles whose
+ * A rows are shared across a subgroup; needs the device's `subgroups` feature) and `naive`
+ * (shaders/matmul_naive.wgsl: one dot product per invocation). The default is `subgroup` where
+ * the device has subgroups and `naive` elsewhere.
+ */
+export const MATMUL_VARIANTS = defineVariants('matmul', ['subgroup', 'naive'] as const);
+
+/** Options of `matmul`. */
+export interface MatmulOptions {
+  /** Read `a` as `[..., K, M]` (its last two dimensions swapped). */
+  transposeA?: boolean;
+  /** Read `b` as `[..., N, K]` (its last two dimensions swapped; nn.Linear's weight layout). */
+  transposeB?: boolean;
+  /** `[N]`, added to every row of the result. */
+  bias?: Tensor;
+  variant?: string;
+}
+
+/**
+ * How many times slower per FLOP the one-output-per-invocation kernels ran on lavapipe. Their
+ * declared cost is scaled by it because the quiet wait learns one rate for all kernels: one
+ * baseline run would otherwise make it oversleep every fast kernel after it.
+ * @internal
+ */
+export const NAIVE_SLOWDOWN = 16;
+
+/** Batch dimensions the kernels index (after merging dimensions that can be merged). */
+const MAX_BATCH_DIMS = 4;
+const MAX_GROUPS = 65535;
+
+/**
+ * Matrix product with NumPy-style batch broadcasting: `a` `[..., M, K]` times `b` `[..., K, N]`
+ * gives `[..., M, N]`, accumulated in float32 for f32 and f16 storage alike. The leading (batch)
+ * dimensions of `a` and `b` broadcast against each other, so a 2-D `b` (weights) is shared by
+ * every matrix of `a`. `transposeA` / `transposeB` read an operand with its last two dimensions
+ * swapped, without copying it; `bias` `[N]` is added in the same pass.
+ */
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  const op = 'matmul';
+  const { transposeA = false, transposeB = false, bias } = options;
+  const inputs = bias ? [a, b, bias] : [a, b];
+  checkInputs(op, inputs, 'float');
+  checkSameDType(op, inputs);
+  if (a.rank < 2 || b.rank < 2) {
+    throw new ShapeError(`${op}: operands need at least 2 dimensions, got a ${fmt(a.shape)} and b ${fmt(b.shape)}`);
+  }
+  const [ra, ca] = a.shape.slice(-2);
+  const [rb, cb] = b.shape.slice(-2);
+  const [M, K] = transposeA ? [ca, ra] : [ra, ca];
+  const [kb, N] = transposeB ? [cb, rb] : [rb, cb];
+  if (K !== kb) {
+    const how = [transposeA && 'transposeA', transposeB && 'transposeB'].filter(Boolean).join(', ');
+    throw new ShapeError(`${op}: inner dimensions differ: a ${fmt(a.shape)} vs b ${fmt(b.shape)}${how ? ` (${how})` : ''}`);
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== N)) {
+    throw new ShapeError(`${op}: bias ${fmt(bias.shape)} does not match the ${N} output columns of a ${fmt(a.shape)} x b ${fmt(b.shape)}`);
+  }
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  let batchShape: number[];
+  try {
+    batchShape = broadcastShapes(op, aBatch, bBatch);
+  } catch {
+    throw new ShapeError(`${op}: batch dimensions of a ${fmt(a.shape)} and b ${fmt(b.shape)} cannot be broadcast together`);
+  }
+  const device = a.device;
+  const out = empty(device, [...batchShape, M, N], a.dtype);
+  if (out.size === 0) return out;
+
+  const gemm: Gemm = {
+    M,
+    N,
+    K,
+    sam: transposeA ? 1 : K,
+    sak: transposeA ? M : 1,
+    sbk: transposeB ? 1 : N,
+    sbn: transposeB ? K : 1,
+    batch: mergeBatchDims(
+      op,
+      batchShape,
+      broadcastStrides(aBatch, batchShape).map((s) => s * M * K),
+      broadcastStrides(bBatch, batchShape).map((s) => s * K * N),
+    ),
+  };
+  // A shared B (weights) times contiguous untransposed A matrices is one tall GEMM: fewer, fuller tiles.
+  const { dims, aStride, bStride } = gemm.batch;
+  const aContiguous = dims.every((_, d) => aStride[d] === M * K * numel(dims.slice(d + 1)));
+  if (!transposeA && aContiguous && bStride.every((s) => s === 0)) {
+    gemm.M = M * numel(dims);
+    gemm.batch = { dims: [], aStride: [], bStride: [] };
+  }
+  const variant = pickMatmulVariant(op, device, options.variant);
+  const batches = numel(gemm.batch.dims);
+  const pad = MAX_BATCH_DIMS - gemm.batch.dims.length;
+  const params = (first: number) =>
+    new Params()
+      .u32(gemm.M, gemm.N, gemm.K, bias ? 1 : 0)
+      .u32(first, 0, 0, 0)
+      .u32(gemm.sam, gemm.sak, gemm.sbk, gemm.sbn)
+      .u32Array([...Array<number>(pad).fill(1), ...gemm.batch.dims], 4)
+      .u32Array([...Array<number>(pad).fill(0), ...gemm.batch.aStride], 4)
+      .u32Array([...Array<number>(pad).fill(0), ...gemm.batch.bStride], 4)
+      .bytes();
+  const subgroup = variant === 'subgroup';
+  const groups = subgroup ? [Math.ceil(gemm.N / 32), Math.ceil(gemm.M / 16)] : [Math.ceil(gemm.N / 8), Math.ceil(gemm.M / 8)];
+  if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) {
+    throw new ShapeError(`${op}: a ${fmt(a.shape)} x b ${fmt(b.shape)} needs more than ${MAX_GROUPS} workgroups along a dimension`);
+  }
+  // The batch index is the workgroup's z; more than 65535 batches go in several dispatches.
+  for (let first = 0; first < batches; first += MAX_GROUPS) {
+    const count = Math.min(MAX_GROUPS, batches - first);
+    const launch: KernelLaunch = {
+      shader: subgroup ? 'matmul' : 'matmul_naive',
+      types: { X: a.dtype },
+      inputs: [a, b, bias ?? a],
+      outputs: [out],
+      params: params(first),
+      workgroups: [groups[0], groups[1], count],
+      cost: (subgroup ? 1 : NAIVE_SLOWDOWN) * count * (2 * gemm.M * gemm.N * gemm.K + BYTES[a.dtype] * 4 * (gemm.M * gemm.K + gemm.K * gemm.N + gemm.M * gemm.N)),
+    };
+    if (subgroup) runWithSubgroups(device, launch);
+    else device.run(launch);
+  }
+  return out;
+}
+
+/**
+ * PyTorch's nn.Linear: `x` `[..., in]` times `weight` `[out, in]` transposed, plus `bias` `[out]`,
+ * giving `[..., out]`.
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  const op = 'linear';
+  checkInputs(op, bias ? [x, weight, bias] : [x, weight], 'float');
+  checkRank(op, 'weight', weight, 2);
+  if (x.rank < 1) throw new ShapeError(`${op}: x must have at least 1 dimension, got ${fmt(x.shape)}`);
+  const [outFeatures, inFeatures] = weight.shape;
+  if (x.shape[x.rank - 1] !== inFeatures) {
+    throw new ShapeError(`${op}: x ${fmt(x.shape)} has ${x.shape[x.rank - 1]} features but weight ${fmt(weight.shape)} expects ${inFeatures}`);
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== outFeatures)) {
+    throw new ShapeError(`${op}: bias ${fmt(bias.shape)} does not match weight ${fmt(weight.shape)} (${outFeatures} outputs)`);
+  }
+  if (x.rank > 1) return matmul(x, weight, { transposeB: true, bias });
+  return x.device.scope(() => matmul(x.reshape([1, inFeatures]), weight, { transposeB: true, bias }).reshape([outFeatures]));
+}
+
+/** One GEMM as the kernels see it: matrix sizes, element strides inside a matrix, batch layout. */
+interface Gemm {
+  M: number;
+  N: number;
+  K: number;
+  sam: number;
+  sak: number;
+  sbk: number;
+  sbn: number;
+  batch: BatchLayout;
+}
+
+/** Output batch dimensions (outermost first) and the element strides of A and B along them. */
+interface BatchLayout {
+  dims: number[];
+  aStride: number[];
+  bStride: number[];
+}
+
+/**
+ * Drops size-1 batch dimensions and merges neighbours that both operands traverse contiguously,
+ * so that any batch layout from ordinary use fits the kernels' 4 dimensions.
+ */
+function mergeBatchDims(op: string, shape: number[], aStride: number[], bStride: number[]): BatchLayout {
+  const out: BatchLayout = { dims: [], aStride: [], bStride: [] };
+  shape.forEach((n, d) => {
+    if (n === 1) return;
+    const last = out.dims.length - 1;
+    if (last >= 0 && out.aStride[last] === aStride[d] * n && out.bStride[last] === bStride[d] * n) {
+      out.dims[last] *= n;
+      out.aStride[last] = aStride[d];
+      out.bStride[last] = bStride[d];
+    } else {
+      out.dims.push(n);
+      out.aStride.push(aStride[d]);
+      out.bStride.push(bStride[d]);
+    }
+  });
+  if (out.dims.length > MAX_BATCH_DIMS) {
+    throw new ShapeError(`${op}: batch shape ${fmt(shape)} has more than ${MAX_BATCH_DIMS} dimensions that cannot be merged`);
+  }
+  return out;
+}
+
+/** Whether `device` runs the subgroup kernels: the `subgroups` feature with subgroups of ≥ 8 invocations. */
+export function hasSubgroups(device: Device): boolean {
+  return device.gpu.features.has('subgroups') && (device.gpu.adapterInfo?.subgroupMinSize ?? 0) >= 8;
+}
+
+/** `subgroup` unless the device lacks subgroups (then `naive`, or an error if `subgroup` was asked for). */
+function pickMatmulVariant(op: string, device: Device, requested?: string): (typeof MATMUL_VARIANTS)[number] {
+  const variant = pickVariant(op, MATMUL_VARIANTS, requested);
+  if (variant !== 'subgroup' || hasSubgroups(device)) return variant;
+  if (requested !== undefined) {
+    throw new Error(`${op}: variant 'subgroup' needs the 'subgroups' feature with subgroups of at least 8 invocations, which this device lacks`);
+  }
+  return 'naive';
+}
+
+const subgroupShaders = new Set<string>();
+
+/**
+ * `device.run` for kernels that use subgroup builtins: their WGSL must start with
+ * `enable subgroups;`, before the aliases and constants kernel.ts writes, so the full source is
+ * built here (once per shader, types and constants) and registered under its own name.
+ * @internal
+ */
+export function runWithSubgroups(device: Device, launch: KernelLaunch): void {
+  const name = `${launch.shader}+subgroups ${JSON.stringify([launch.types ?? {}, launch.consts ?? {}])}`;
+  if (!subgroupShaders.has(name)) {
+    const writes = [...launch.inputs.map(() => false), ...launch.outputs.map(() => true)];
+    const key = { shader: launch.shader, types: launch.types, consts: launch.consts, writes, params: launch.params !== undefined };
+    registerShader(name, `enable subgroups;\n${kernelSource(key)}`);
+    subgroupShaders.add(name);
+  }
+  device.run({ ...launch, shader: name, types: undefined, consts: undefined });
+}

@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import * as ops from '../src/index.ts';
+import { ATTENTION_VARIANTS, attention, type AttentionOptions } from '../src/ops/attention.ts';
+import { attentionCpu } from '../src/reference/attention.ts';
+import type { HostTensor } from '../src/reference/host.ts';
+import { expectClose, randomPair, relError, rng, SEED, testDevice } from './helpers.ts';
+import { subgroupDevice } from './subgroup-device.ts';
+
+/** The device a variant is tested on: `subgroup` needs one with subgroups (skipped without). */
+const deviceFor = (variant: string): Promise<ops.Device | undefined> => (variant === 'subgroup' ? subgroupDevice() : testDevice());
+
+interface Case {
+  batch: number;
+  lq: number;
+  lk: number;
+  heads: number;
+  d: number;
+  causal?: boolean;
+  scale?: number;
+}
+
+// Self- and cross-attention over lengths that are no multiple of any tile, head sizes of SD 1.5
+// (40, 80, 160), CLIP (64) and small ones (1, 3, 8, 16: the scalar path).
+const CASES: Case[] = [
+  { batch: 2, lq: 1, lk: 1, heads: 1, d: 1 },
+  { batch: 2, lq: 5, lk: 5, heads: 2, d: 3 },
+  { batch: 2, lq: 17, lk: 17, heads: 8, d: 8, causal: true },
+  { batch: 2, lq: 77, lk: 77, heads: 2, d: 64, causal: true },
+  { batch: 2, lq: 100, lk: 77, heads: 8, d: 40 },
+  { batch: 2, lq: 257, lk: 257, heads: 1, d: 40 },
+  { batch: 2, lq: 17, lk: 100, heads: 2, d: 80 },
+  { batch: 2, lq: 5, lk: 257, heads: 1, d: 160 },
+  { batch: 2, lq: 77, lk: 5, heads: 8, d: 16 },
+  { batch: 2, lq: 33, lk: 17, heads: 2, d: 160, causal: true },
+  { batch: 2, lq: 17, lk: 33, heads: 1, d: 3, causal: true },
+  { batch: 2, lq: 100, lk: 100, heads: 2, d: 40, causal: true, scale: 0.3 },
+  { batch: 2, lq: 1, lk: 257, heads: 8, d: 40, scale: 2 },
+  { batch: 2, lq: 257, lk: 1, heads: 1, d: 64 },
+];
+
+function draw(device: ops.Device, c: Case, r: ReturnType<typeof rng>, dtype: 'f32' | 'f16' = 'f32') {
+  const width = c.heads * c.d;
+  const q = randomPair(device, [c.batch, c.lq, width], r, { dtype });
+  const k = randomPair(device, [c.batch, c.lk, width], r, { dtype });
+  const v = randomPair(device, [c.batch, c.lk, width], r, { dtype });
+  const opts: AttentionOptions = { heads: c.heads, causal: c.causal, scale: c.scale };
+  return { q, k, v, opts, want: attentionCpu(q.host, k.host, v.host, opts) };
+}
+
+const label = (c: Case): string => JSON.stringify(c);
+
+describe('attention matches the CPU reference', () => {
+  for (const variant of ATTENTION_VARIANTS) {
+    it(`${variant}, float32`, async (ctx) => {
+      const device = await deviceFor(variant);
+      if (!device) return ctx.skip();
+      const r = rng();
+      for (const c of CASES) {
+        const { q, k, v, opts, want } = draw(device, c, r);
+        // f32 dot products over d ≤ 160 and sums over ≤ 257 keys: ~1e-6 measured
+        await expectClose(attention(q.gpu, k.gpu, v.gpu, { ...opts, variant }), want, 1e-5, `${variant} ${label(c)}`);
+        for (const t of [q, k, v]) t.gpu.dispose();
+      }
+    });
+
+    it(`${variant}, float16 storage`, async (ctx) => {
+      const device = await deviceFor(variant);
+      if (!device) return ctx.skip();
+      const r = rng();
+      for (const c of [CASES[4], CASES[3], CASES[9], CASES[1]]) {
+        const { q, k, v, opts, want } = draw(device, c, r, 'f16');
+        const got = attention(q.gpu, k.gpu, v.gpu, { ...opts, variant });
+        expect(got.dtype).toBe('f16');
+        // inputs are f16 on both sides; the f32 result is rounded once to f16 (≤ 2^-11 relative)
+        await expectClose(got, want, 2 ** -11 + 1e-5, `${variant} f16 ${label(c)}`);
+      }
+    });
+  }
+
+  it('runs 4096 tokens (a 512 px latent) with O(n) memory', async () => {
+    // the subgroup device when there is one: the default variant there is the fast one
+    const device = (await subgroupDevice()) ?? (await testDevice());
+    const r = rng();
+    const c: Case = { batch: 1, lq: 4096, lk: 4096, heads: 1, d: 40 };
+    const width = c.heads * c.d;
+    const q = randomPair(device, [1, c.lq, width], r);
+    const k = randomPair(device, [1, c.lk, width], r);
+    const v = randomPair(device, [1, c.lk, width], r);
+    const rows = [0, 1, 777, 2048, 4095];
+    for (const causal of [false, true]) {
+      const before = device.memory().liveBytes;
+      const out = attention(q.gpu, k.gpu, v.gpu, { heads: 1, causal });
+      // only the output is allocated, never the 4096×4096 scores (64 MiB in f32)
+      expect(device.memory().liveBytes - before).toBeLessThan(2 * out.bytes);
+      const got = await out.read();
+      const want = attentionCpu(q.host, k.host, v.host, { heads: 1, causal, rows });
+      const pick = (data: ArrayLike<number>): number[] => rows.flatMap((i) => Array.from({ length: width }, (_, j) => data[i * width + j]));
+      // sums over 4096 keys in f32: a little more rounding than the small cases (~2e-6 measured)
+      expect(relError(pick(got), pick(want.data)), `causal ${causal} (seed ${SEED})`).toBeLessThanOrEqual(1e-5);
+      out.dispose();
+    }
+  });
+
+  it('a query that matches one key much better than the rest returns that key’s value', async () => {
+    for (const variant of ATTENTION_VARIANTS) {
+      const device = await deviceFor(variant);
+      if (!device) continue;
+      // q·k = 100 for key 1, 0 for the others: the softmax is one-hot up to e^-100.
+      const q = ops.tensor(device, [10, 0, 0, 0], [1, 1, 4]);
+      const k = ops.tensor(device, [0, 0, 0, 0, 10, 0, 0, 0, 0, 1, 0, 0], [1, 3, 4]);
+      const v = ops.tensor(device, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [1, 3, 4]);
+      const want: HostTensor = { shape: [1, 1, 4], data: Float64Array.from([5, 6, 7, 8]) };
+      await expectClose(attention(q, k, v, { heads: 1, scale: 1, variant }), want, 1e-6, variant);
+    }
+  });
+});
+
+describe('attention rejects bad inputs, naming the op and the shapes', () => {
+  it('shape and dtype errors', async () => {
+    const device = await testDevice();
+    const z = (shape: number[], dtype: ops.DType = 'f32') => ops.zeros(device, shape, dtype);
+    const q = z([2, 5, 16]);
+    const k = z([2, 7, 16]);
+    expect(() => attention(z([5, 16]), k, k, { heads: 2 })).toThrow('attention: q must have rank 3, got [5, 16]');
+    expect(() => attention(q, z([1, 7, 16]), k, { heads: 2 })).toThrow(
+      'attention: batch sizes differ: q [2, 5, 16], k [1, 7, 16], v [2, 7, 16]',
+    );
+    expect(() => attention(q, z([2, 7, 8]), z([2, 7, 8]), { heads: 2 })).toThrow(
+      'attention: feature sizes differ: q [2, 5, 16], k [2, 7, 8], v [2, 7, 8]',
+    );
+    expect(() => attention(q, k, z([2, 6, 16]), { heads: 2 })).toThrow(
+      'attention: k and v have different lengths: q [2, 5, 16], k [2, 7, 16], v [2, 6, 16]',
+    );
+    expect(() => attention(q, k, k, { heads: 3 })).toThrow(
+      'attention: feature size 16 of q [2, 5, 16], k [2, 7, 16], v [2, 7, 16] does not split into 3 heads',
+    );
+    expect(() => attention(q, z([2, 0, 16]), z([2, 0, 16]), { heads: 2 })).toThrow('attention: no keys to attend to');
+    expect(() => attention(q, z([2, 7, 16], 'f16'), z([2, 7, 16], 'f16'), { heads: 2 })).toThrow(
+      'attention: dtypes differ (f32 vs f16 vs f16)',
+    );
+    expect(() => attention(q, k, k, { heads: 2, variant: 'fast' })).toThrow(
+      "attention: unknown variant 'fast' (known: subgroup, blocked, simple)",
+    );
+    expect(attention(z([2, 0, 16]), k, k, { heads: 2 }).shape).toEqual([2, 0, 16]);
+  });
+});

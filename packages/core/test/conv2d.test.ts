@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import * as ops from '../src/index.ts';
+import type { Device } from '../src/index.ts';
+import { conv2dCpu } from '../src/reference/conv2d.ts';
+import { expectClose, randomPair, rng, testDevice } from './helpers.ts';
+import { variantDevices } from './subgroup-device.ts';
+
+// float32 accumulation over K = inC·kH·kW ≤ 600 terms stays well under 1e-5 of the largest output.
+const F32_TOL = 1e-5;
+// float16 storage: inputs rounded on both sides, the output rounded once (≤ 2^-11 of its magnitude).
+const F16_TOL = 2 ** -11 + 1e-5;
+
+type Pair = number | [number, number];
+interface Case {
+  x: number[];
+  w: number[];
+  stride?: Pair;
+  padding?: Pair;
+}
+interface Epilogue {
+  bias?: boolean;
+  silu?: boolean;
+  residual?: boolean;
+  scale?: boolean;
+}
+
+const asPair = (v: Pair | undefined, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v);
+
+/** Whether `variant` can run case `c` (Winograd: 3x3 kernels with stride 1 only). */
+function fits(variant: string, c: Case): boolean {
+  return variant !== 'winograd' || (c.w[2] === 3 && c.w[3] === 3 && (c.stride ?? 1) === 1);
+}
+
+async function check(device: Device, variant: string, c: Case, e: Epilogue = {}, dtype: 'f32' | 'f16' = 'f32') {
+  if (!fits(variant, c)) return;
+  const r = rng();
+  const x = randomPair(device, c.x, r, { dtype });
+  const w = randomPair(device, c.w, r, { dtype, scale: 0.5 });
+  const stride = asPair(c.stride, 1);
+  const padding = asPair(c.padding, 0);
+  const outShape = [c.x[0], c.w[0], Math.floor((c.x[2] + 2 * padding[0] - c.w[2]) / stride[0]) + 1, Math.floor((c.x[3] + 2 * padding[1] - c.w[3]) / stride[1]) + 1];
+  const bias = e.bias ? randomPair(device, [c.w[0]], r, { dtype }) : undefined;
+  const residual = e.residual ? randomPair(device, outShape, r, { dtype }) : undefined;
+  const scale = e.scale ? randomPair(device, [c.x[0], c.x[1]], r, { dtype }) : undefined;
+  const activation = e.silu ? 'silu' : 'none';
+  const got = ops.conv2d(x.gpu, w.gpu, {
+    bias: bias?.gpu,
+    stride: c.stride,
+    padding: c.padding,
+    activation,
+    residual: residual?.gpu,
+    inputScale: scale?.gpu,
+    variant,
+  });
+  const want = conv2dCpu(x.host, w.host, { bias: bias?.host, stride, padding, activation, residual: residual?.host, inputScale: scale?.host });
+  await expectClose(got, want, dtype === 'f16' ? F16_TOL : F32_TOL, `${variant} ${dtype} ${JSON.stringify(c)} ${JSON.stringify(e)}`);
+  for (const t of [x.gpu, w.gpu, bias?.gpu, residual?.gpu, scale?.gpu, got]) t?.dispose();
+}
+
+const SHAPES: Case[] = [
+  { x: [2, 3, 9, 13], w: [5, 3, 3, 3], padding: 1 },
+  { x: [1, 1, 9, 13], w: [20, 1, 1, 1] },
+  { x: [2, 20, 7, 5], w: [33, 20, 5, 5], padding: 2 },
+  { x: [2, 5, 9, 13], w: [3, 5, 4, 3], stride: 2, padding: [1, 2] },
+  { x: [1, 33, 1, 1], w: [17, 33, 3, 3], padding: 1 },
+  { x: [2, 4, 17, 17], w: [33, 4, 3, 3], stride: 2, padding: 1 },
+  { x: [1, 33, 8, 8], w: [20, 33, 1, 1] },
+  { x: [2, 3, 10, 11], w: [5, 3, 3, 3], stride: [2, 1] },
+  { x: [1, 3, 1, 1], w: [5, 3, 1, 1] },
+  { x: [1, 20, 16, 16], w: [40, 20, 3, 3], padding: 1 },
+  { x: [2, 7, 6, 9], w: [5, 7, 3, 3], padding: [0, 1] },
+  { x: [1, 64, 9, 7], w: [70, 64, 3, 3], padding: 1 },
+  { x: [1, 64, 15, 16], w: [65, 64, 3, 3], padding: 1 }, // enough tiles and channels for auto to pick Winograd
+];
+
+for (const { variant, device: getDevice } of variantDevices(ops.CONV2D_VARIANTS)) {
+  describe(`conv2d (${variant}) matches the CPU reference`, () => {
+    it('over kernel sizes, strides, paddings and channel counts that are no multiple of any tile', async (ctx) => {
+      const device = await getDevice();
+      if (!device) return ctx.skip();
+      for (const c of SHAPES) await check(device, variant, c, { bias: true });
+    });
+
+    it('with every combination of bias, SiLU, residual and input scale', async (ctx) => {
+      const device = await getDevice();
+      if (!device) return ctx.skip();
+      for (let bits = 0; bits < 16; bits++) {
+        const e = { bias: !!(bits & 1), silu: !!(bits & 2), residual: !!(bits & 4), scale: !!(bits & 8) };
+        await check(device, variant, { x: [2, 5, 9, 13], w: [7, 5, 3, 3], padding: 1 }, e);
+        await check(device, variant, { x: [2, 33, 5, 3], w: [20, 33, 1, 1] }, e);
+      }
+    });
+
+    it('stores float16 and accumulates in float32', async (ctx) => {
+      const device = await getDevice();
+      if (!device) return ctx.skip();
+      await check(device, variant, { x: [2, 20, 9, 13], w: [33, 20, 3, 3], padding: 1 }, { bias: true, silu: true, residual: true, scale: true }, 'f16');
+      await check(device, variant, { x: [1, 5, 17, 17], w: [3, 5, 3, 3], stride: 2, padding: 1 }, { bias: true }, 'f16');
+    });
+  });
+}
+
+describe('conv2d rejects bad arguments, naming the op and the shapes', () => {
+  it('shapes and options', async () => {
+    const d = await testDevice();
+    const z = (shape: number[], dtype: 'f32' | 'f16' = 'f32') => ops.zeros(d, shape, dtype);
+    const x = z([2, 3, 9, 13]);
+    const w = z([5, 3, 3, 3]);
+    expect(() => ops.conv2d(x, z([5, 4, 3, 3]))).toThrow('conv2d: x [2, 3, 9, 13] has 3 channels but weight [5, 4, 3, 3] expects 4');
+    expect(() => ops.conv2d(z([3, 9, 13]), w)).toThrow('conv2d: x must have rank 4, got [3, 9, 13]');
+    expect(() => ops.conv2d(x, z([5, 3, 9]))).toThrow('conv2d: weight must have rank 4, got [5, 3, 9]');
+    expect(() => ops.conv2d(z([1, 3, 2, 2]), w)).toThrow('conv2d: kernel 3x3 of weight [5, 3, 3, 3] does not fit x [1, 3, 2, 2] padded by [0, 0]');
+    expect(() => ops.conv2d(x, w, { bias: z([3]) })).toThrow('conv2d: bias [3] does not match the 5 output channels of weight [5, 3, 3, 3]');
+    expect(() => ops.conv2d(x, w, { residual: z([2, 5, 9, 13]) })).toThrow('conv2d: residual [2, 5, 9, 13] differs from the output shape [2, 5, 7, 11]');
+    expect(() => ops.conv2d(x, w, { inputScale: z([2, 5]) })).toThrow('conv2d: inputScale [2, 5] must be [batch, inC] = [2, 3] for x [2, 3, 9, 13]');
+    expect(() => ops.conv2d(x, w, { stride: 0 })).toThrow('conv2d: stride must be integers >= 1, got 0');
+    expect(() => ops.conv2d(x, w, { padding: [1, -1] })).toThrow('conv2d: padding must be integers >= 0, got [1,-1]');
+    expect(() => ops.conv2d(x, z([5, 3, 3, 3], 'f16'))).toThrow('conv2d: dtypes differ (f32 vs f16)');
+    expect(() => ops.conv2d(x, w, { variant: 'fft' })).toThrow("conv2d: unknown variant 'fft'");
+    expect(() => ops.conv2d(x, w, { stride: 2, variant: 'winograd' })).toThrow("conv2d: variant 'winograd' needs a 3x3 kernel with stride 1, got 3x3 stride [2, 2]");
+  });
+});

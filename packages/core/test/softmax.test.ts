@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import * as ops from '../src/index.ts';
+import { softmax } from '../src/ops/softmax.ts';
+import { softmaxCpu } from '../src/reference/attention.ts';
+import { expectClose, randomPair, rng, testDevice } from './helpers.ts';
+
+// Sizes that are no multiple of the 8 rows per workgroup, a single element, and long rows.
+const SHAPES = [[1], [7], [3, 5], [2, 3, 17], [2, 1, 1, 1], [1, 33], [2, 8, 77, 77], [3, 1000], [9, 4096]];
+
+describe('softmax over the last axis matches the CPU reference', () => {
+  it('float32, any rank', async () => {
+    const device = await testDevice();
+    const r = rng();
+    for (const shape of SHAPES) {
+      const { host, gpu } = randomPair(device, shape, r, { scale: 3 });
+      // f32 exp (a few ulps) and a sequential f32 sum over up to 4096 terms (rounding grows with
+      // the row length: ~2e-6 measured at 4096)
+      await expectClose(softmax(gpu), softmaxCpu(host), 1e-5, `${shape}`);
+    }
+  });
+
+  it('is stable for large inputs (subtracts the row max)', async () => {
+    const device = await testDevice();
+    const xs = [1000, 1001, 999, -1000, 88, 89];
+    const x = ops.tensor(device, xs, [2, 3]);
+    await expectClose(softmax(x), softmaxCpu({ shape: [2, 3], data: Float64Array.from(xs) }), 1e-6);
+  });
+
+  it('rows of a constant and a single -inf-like value', async () => {
+    const device = await testDevice();
+    const x = ops.tensor(device, [2, 2, 2, 0, -3e38, 0], [2, 3]);
+    const got = await softmax(x).read();
+    expect(Array.from(got)).toEqual([1 / 3, 1 / 3, 1 / 3, 0.5, 0, 0.5].map(Math.fround));
+  });
+
+  it('float16 storage computes in f32 and rounds once', async () => {
+    const device = await testDevice();
+    const r = rng();
+    for (const shape of [[5, 17], [2, 4, 77]]) {
+      const { host, gpu } = randomPair(device, shape, r, { scale: 3, dtype: 'f16' });
+      const y = softmax(gpu);
+      expect(y.dtype).toBe('f16');
+      // one rounding to f16 of each output: ≤ 2^-11 relative, plus f32 arithmetic
+      await expectClose(y, softmaxCpu(host), 2 ** -11 + 1e-5, `${shape}`);
+    }
+  });
+
+  it('keeps empty tensors empty and rejects scalars and integer tensors', async () => {
+    const device = await testDevice();
+    expect(softmax(ops.zeros(device, [3, 0])).shape).toEqual([3, 0]);
+    expect(() => softmax(ops.zeros(device, []))).toThrow('softmax: needs at least one axis, got a scalar []');
+    expect(() => softmax(ops.zeros(device, [2], 'i32'))).toThrow('softmax: input 0 has dtype i32, expected float');
+  });
+});

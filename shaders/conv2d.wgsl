@@ -1,0 +1,148 @@
+// 2-D convolution, NCHW, as an implicit GEMM (no im2col buffer), with a fused epilogue:
+//   y[b, o, p] = act(sum_k w'[b, o, k] · patch[b, k, p] + bias[o]) + residual[b, o, p]
+// where k = (ic, ky, kx) runs over the KH x KW window of every input channel, p = (oy, ox) over output
+// pixels, patch is the zero-padded input under the window, and w'[b, o, k] = w[o, k] · scale[b, ic]
+// (UniControl's per-sample channel modulation, applied to the weights as they are loaded).
+// Needs `enable subgroups;` (ops/conv2d.ts adds it) and subgroups of at least 8 invocations.
+//
+// Same scheme as matmul.wgsl (see the reasoning there): one workgroup = one subgroup of 8
+// invocations computes 16 output channels x 32 output pixels; invocation l owns pixels
+// p0 + 4l .. p0 + 4l + 3 and gathers their input values itself; the 16 channels' weights are
+// loaded one channel per invocation (o0 + l and o0 + 8 + l) and shared with subgroupBroadcast.
+// K is walked 4 at a time with one chained update per accumulator.
+
+struct Params {
+  IC: u32, H: u32, W: u32, OC: u32,
+  OH: u32, OW: u32, strideY: u32, strideX: u32,
+  padY: u32, padX: u32, K: u32,
+  // Epilogue: bit 0 adds the bias, bit 1 applies SiLU, bit 2 adds the residual (runtime flags:
+  // the epilogue runs once per output, so they cost nothing worth a pipeline per combination).
+  epilogue: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<X>;
+@group(0) @binding(2) var<storage, read> w: array<X>;
+@group(0) @binding(3) var<storage, read> bias: array<X>;
+@group(0) @binding(4) var<storage, read> residual: array<X>;
+@group(0) @binding(5) var<storage, read> scale: array<X>;
+@group(0) @binding(6) var<storage, read_write> y: array<X>;
+
+const CHANNELS = 16u;
+const PIXELS = 32u; // 8 invocations x 4 pixels
+const TAPS = KH * KW;
+
+// w(o, k .. k+3) for the channel whose weights start at `rowStart`; zero past K.
+fn loadW(rowStart: u32, k: u32) -> vec4f {
+  var v = vec4f();
+  for (var s = 0u; s < 4u; s++) {
+    let kk = k + s;
+    v[s] = select(0.0, f32(w[rowStart + min(kk, p.K - 1u)]), kk < p.K);
+  }
+  return v;
+}
+
+// The input under tap k for this invocation's 4 pixels, whose window corners are (iy0, ix0).
+fn loadX(xBatch: u32, k: u32, iy0: vec4i, ix0: vec4i) -> vec4f {
+  let kk = min(k, p.K - 1u); // past K the weights are zero: any in-range value will do
+  let ic = kk / TAPS;
+  let t = kk % TAPS;
+  let iy = iy0 + i32(t / KW);
+  let ix = ix0 + i32(t % KW);
+  // Negative coordinates wrap to huge unsigned values, so one comparison checks both sides.
+  let inside = (vec4u(iy) < vec4u(p.H)) & (vec4u(ix) < vec4u(p.W));
+  let at = select(vec4u(0u), xBatch + (ic * p.H + vec4u(iy)) * p.W + vec4u(ix), inside);
+  let v = vec4f(f32(x[at.x]), f32(x[at.y]), f32(x[at.z]), f32(x[at.w]));
+  return select(vec4f(0.0), v, inside);
+}
+
+// acc + sum over s of wv[s] * xs[s]: one channel's update for 4 taps.
+fn rank4(acc: vec4f, wv: vec4f, x0: vec4f, x1: vec4f, x2: vec4f, x3: vec4f) -> vec4f {
+  return fma(vec4f(wv.w), x3, fma(vec4f(wv.z), x2, fma(vec4f(wv.y), x1, fma(vec4f(wv.x), x0, acc))));
+}
+
+fn store(o: u32, p0: u32, batch: u32, acc: vec4f) {
+  let npx = p.OH * p.OW;
+  for (var j = 0u; j < 4u; j++) {
+    let px = p0 + j;
+    if (px < npx) {
+      var v = acc[j];
+      if ((p.epilogue & 2u) != 0u) { v = v / (1.0 + exp(-v)); }
+      let at = (batch * p.OC + o) * npx + px;
+      if ((p.epilogue & 4u) != 0u) { v += f32(residual[at]); }
+      y[at] = X(v);
+    }
+  }
+}
+
+@compute @workgroup_size(8)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let batch = wid.z;
+  let o0 = wid.y * CHANNELS;
+  let p0 = wid.x * PIXELS + lane * 4u;
+  let lastPx = p.OH * p.OW - 1u;
+  let px = vec4u(min(p0, lastPx), min(p0 + 1u, lastPx), min(p0 + 2u, lastPx), min(p0 + 3u, lastPx));
+  let iy0 = vec4i(px / p.OW * p.strideY) - i32(p.padY);
+  let ix0 = vec4i(px % p.OW * p.strideX) - i32(p.padX);
+  let xBatch = batch * p.IC * p.H * p.W;
+  // The two channels whose weights this invocation loads for everyone.
+  let wRow0 = min(o0 + lane, p.OC - 1u) * p.K;
+  let wRow1 = min(o0 + 8u + lane, p.OC - 1u) * p.K;
+
+  var acc0 = vec4f(); var acc1 = vec4f(); var acc2 = vec4f(); var acc3 = vec4f();
+  var acc4 = vec4f(); var acc5 = vec4f(); var acc6 = vec4f(); var acc7 = vec4f();
+  var acc8 = vec4f(); var acc9 = vec4f(); var acc10 = vec4f(); var acc11 = vec4f();
+  var acc12 = vec4f(); var acc13 = vec4f(); var acc14 = vec4f(); var acc15 = vec4f();
+  for (var k = 0u; k < p.K; k += 4u) {
+    var lo = loadW(wRow0, k);
+    var hi = loadW(wRow1, k);
+    if (HAS_SCALE) {
+      // Invocations 0..3 fetch the scales of taps k .. k+3 (the rest duplicate them) and share them.
+      let kk = min(k + lane % 4u, p.K - 1u);
+      let sv = f32(scale[batch * p.IC + kk / TAPS]);
+      let s = vec4f(subgroupBroadcast(sv, 0u), subgroupBroadcast(sv, 1u), subgroupBroadcast(sv, 2u), subgroupBroadcast(sv, 3u));
+      lo *= s;
+      hi *= s;
+    }
+    let x0 = loadX(xBatch, k, iy0, ix0);
+    let x1 = loadX(xBatch, k + 1u, iy0, ix0);
+    let x2 = loadX(xBatch, k + 2u, iy0, ix0);
+    let x3 = loadX(xBatch, k + 3u, iy0, ix0);
+    acc0 = rank4(acc0, subgroupBroadcast(lo, 0u), x0, x1, x2, x3);
+    acc1 = rank4(acc1, subgroupBroadcast(lo, 1u), x0, x1, x2, x3);
+    acc2 = rank4(acc2, subgroupBroadcast(lo, 2u), x0, x1, x2, x3);
+    acc3 = rank4(acc3, subgroupBroadcast(lo, 3u), x0, x1, x2, x3);
+    acc4 = rank4(acc4, subgroupBroadcast(lo, 4u), x0, x1, x2, x3);
+    acc5 = rank4(acc5, subgroupBroadcast(lo, 5u), x0, x1, x2, x3);
+    acc6 = rank4(acc6, subgroupBroadcast(lo, 6u), x0, x1, x2, x3);
+    acc7 = rank4(acc7, subgroupBroadcast(lo, 7u), x0, x1, x2, x3);
+    acc8 = rank4(acc8, subgroupBroadcast(hi, 0u), x0, x1, x2, x3);
+    acc9 = rank4(acc9, subgroupBroadcast(hi, 1u), x0, x1, x2, x3);
+    acc10 = rank4(acc10, subgroupBroadcast(hi, 2u), x0, x1, x2, x3);
+    acc11 = rank4(acc11, subgroupBroadcast(hi, 3u), x0, x1, x2, x3);
+    acc12 = rank4(acc12, subgroupBroadcast(hi, 4u), x0, x1, x2, x3);
+    acc13 = rank4(acc13, subgroupBroadcast(hi, 5u), x0, x1, x2, x3);
+    acc14 = rank4(acc14, subgroupBroadcast(hi, 6u), x0, x1, x2, x3);
+    acc15 = rank4(acc15, subgroupBroadcast(hi, 7u), x0, x1, x2, x3);
+  }
+
+  // The bias of the 16 channels: loaded one channel per invocation and broadcast, not 64 times each.
+  var bLo = 0.0;
+  var bHi = 0.0;
+  if ((p.epilogue & 1u) != 0u) {
+    bLo = f32(bias[min(o0 + lane, p.OC - 1u)]);
+    bHi = f32(bias[min(o0 + 8u + lane, p.OC - 1u)]);
+  }
+  let acc = array<vec4f, CHANNELS>(
+    acc0 + subgroupBroadcast(bLo, 0u), acc1 + subgroupBroadcast(bLo, 1u), acc2 + subgroupBroadcast(bLo, 2u),
+    acc3 + subgroupBroadcast(bLo, 3u), acc4 + subgroupBroadcast(bLo, 4u), acc5 + subgroupBroadcast(bLo, 5u),
+    acc6 + subgroupBroadcast(bLo, 6u), acc7 + subgroupBroadcast(bLo, 7u), acc8 + subgroupBroadcast(bHi, 0u),
+    acc9 + subgroupBroadcast(bHi, 1u), acc10 + subgroupBroadcast(bHi, 2u), acc11 + subgroupBroadcast(bHi, 3u),
+    acc12 + subgroupBroadcast(bHi, 4u), acc13 + subgroupBroadcast(bHi, 5u), acc14 + subgroupBroadcast(bHi, 6u),
+    acc15 + subgroupBroadcast(bHi, 7u));
+  // One loop over the channels, not 16 unrolled copies: the epilogue's per-invocation memory
+  // accesses are what makes llvmpipe's code large, and compile time grows with it (10x here).
+  for (var i = 0u; i < min(CHANNELS, p.OC - o0); i++) {
+    store(o0 + i, p0, batch, acc[i]);
+  }
+}

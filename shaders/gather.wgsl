@@ -1,0 +1,23 @@
+// Embedding lookup: out[r, d] = table[ids[r], d] for a table of `rows` × `dim`, copying the storage
+// type T unconverted. An id outside 0 ≤ id < rows never reads out of bounds: its output row is
+// NaN, so a bad token shows up downstream instead of silently borrowing another row.
+
+struct Params { n: u32, dim: u32, rows: u32, nan_bits: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> table: array<T>;
+@group(0) @binding(2) var<storage, read> ids: array<i32>;
+@group(0) @binding(3) var<storage, read_write> out: array<T>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (i >= p.n) { return; }
+  let id = ids[i / p.dim];
+  if (id >= 0 && u32(id) < p.rows) {
+    out[i] = table[u32(id) * p.dim + i % p.dim];
+  } else {
+    // NaN from a runtime value: WGSL rejects NaN in constant expressions.
+    out[i] = T(bitcast<f32>(p.nan_bits));
+  }
+}
