@@ -225,6 +225,8 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Device>
   for (const k of LIMITS_WANTED) requiredLimits[k] = adapter.limits[k];
   const wantF16 = options.f16 !== false && adapter.features.has('shader-f16');
   const requiredFeatures: GPUFeatureName[] = wantF16 ? ['shader-f16'] : [];
+  // The fast matmul, conv2d and attention kernels share operands across a subgroup's lanes.
+  if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups' as GPUFeatureName);
   const gpuDevice = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const info = adapter.info;
   const report: AdapterReport = {
