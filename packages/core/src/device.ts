@@ -142,6 +142,7 @@ export class Device {
       consts: launch.consts,
       writes,
       params: launch.params !== undefined,
+      subgroups: launch.subgroups,
     });
     const buffers = [...launch.inputs, ...launch.outputs].map((t) => t.buffer);
     const [x, y = 1, z = 1] = launch.workgroups;
@@ -167,6 +168,13 @@ export interface KernelLaunch {
   workgroups: readonly [number, number?, number?];
   /** Work estimate, FLOPs + 4 × bytes moved, from which the quiet wait predicts GPU time. */
   cost?: number;
+  /** The shader uses subgroup builtins; check `hasSubgroups(device)` first. */
+  subgroups?: boolean;
+}
+
+/** Whether the device has subgroups of at least 8 invocations, which the subgroup kernels assume. */
+export function hasSubgroups(device: Device): boolean {
+  return device.gpu.features.has('subgroups') && (device.gpu.adapterInfo?.subgroupMinSize ?? 0) >= 8;
 }
 
 let nodeGlobalsInstalled = false;

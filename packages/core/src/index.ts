@@ -1,4 +1,4 @@
-export { createDevice, Device, SETUP_COMMAND, type DeviceOptions, type AdapterReport, type KernelLaunch } from './device.ts';
+export { createDevice, hasSubgroups, Device, SETUP_COMMAND, type DeviceOptions, type AdapterReport, type KernelLaunch } from './device.ts';
 export { BYTES, type DType } from './dtype.ts';
 export { AdapterError, DeviceLostError, ShapeError } from './errors.ts';
 export { fromHalf, toHalf, roundToHalf } from './f16.ts';

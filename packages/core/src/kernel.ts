@@ -15,6 +15,8 @@ export interface KernelKey {
   writes: readonly boolean[];
   /** Whether binding 0 is a params uniform. */
   params: boolean;
+  /** Whether the shader uses subgroup builtins (`enable subgroups;`). */
+  subgroups?: boolean;
 }
 
 interface Compiled {
@@ -30,6 +32,7 @@ export function kernelSource(key: KernelKey): string {
   const lines: string[] = [];
   const types = Object.entries(key.types ?? {});
   if (types.some(([, t]) => t === 'f16')) lines.push('enable f16;');
+  if (key.subgroups) lines.push('enable subgroups;');
   for (const [name, t] of types) lines.push(`alias ${name} = ${t};`);
   for (const [name, v] of Object.entries(key.consts ?? {})) {
     if (typeof v === 'boolean') lines.push(`const ${name}: bool = ${v};`);
@@ -40,7 +43,7 @@ export function kernelSource(key: KernelKey): string {
 }
 
 function cacheKey(key: KernelKey): string {
-  return JSON.stringify([key.shader, key.types ?? {}, key.consts ?? {}, key.writes, key.params]);
+  return JSON.stringify([key.shader, key.types ?? {}, key.consts ?? {}, key.writes, key.params, key.subgroups ?? false]);
 }
 
 /** Compiled pipelines of one device, cached by kernel key. */

@@ -1,5 +1,5 @@
 import type { Device } from '../src/index.ts';
-import { hasSubgroups } from '../src/ops/matmul.ts';
+import { hasSubgroups } from '../src/device.ts';
 import { testDevice } from './helpers.ts';
 
 /**

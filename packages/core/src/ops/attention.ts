@@ -1,10 +1,9 @@
-import type { Device, KernelLaunch } from '../device.ts';
+import { hasSubgroups, type Device, type KernelLaunch } from '../device.ts';
 import { ShapeError, fmt } from '../errors.ts';
 import { Params, grid } from '../kernel.ts';
 import { empty, type Tensor } from '../tensor.ts';
 import { defineVariants, pickVariant } from '../variants.ts';
 import { checkInputs, checkRank, checkSameDType } from './check.ts';
-import { hasSubgroups, runWithSubgroups } from './matmul.ts';
 
 /**
  * Kernels of `attention`:
@@ -117,8 +116,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
     workgroups: grid(groups * tiles),
     cost: flops + 4 * (q.bytes + out.bytes + (k.bytes + v.bytes) * tiles),
   };
-  if (subgroup) runWithSubgroups(q.device, launch);
-  else q.device.run(launch);
+  q.device.run({ ...launch, subgroups: subgroup });
   return out;
 }
 

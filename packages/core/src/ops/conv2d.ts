@@ -1,4 +1,4 @@
-import type { Device } from '../device.ts';
+import { hasSubgroups, type Device } from '../device.ts';
 import { BYTES } from '../dtype.ts';
 import { ShapeError, fmt } from '../errors.ts';
 import { Params, grid, type KernelConsts } from '../kernel.ts';
@@ -6,7 +6,7 @@ import { sameShape } from '../shape.ts';
 import { empty, type Tensor } from '../tensor.ts';
 import { defineVariants, pickVariant } from '../variants.ts';
 import { checkInputs, checkRank, checkSameDType } from './check.ts';
-import { NAIVE_SLOWDOWN, hasSubgroups, matmul, runWithSubgroups } from './matmul.ts';
+import { NAIVE_SLOWDOWN, matmul } from './matmul.ts';
 
 /**
  * Kernels of `conv2d`:
@@ -121,8 +121,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
     workgroups: [gx, gy, batch] as const,
     cost: (subgroup ? 1 : NAIVE_SLOWDOWN) * (2 * batch * outC * npx * K + BYTES[x.dtype] * 4 * (x.size + weight.size + 2 * y.size)),
   };
-  if (subgroup) runWithSubgroups(device, launch);
-  else device.run(launch);
+  device.run({ ...launch, subgroups: subgroup });
   return y;
 }
 

@@ -1,8 +1,7 @@
-import type { Device, KernelLaunch } from '../device.ts';
+import { hasSubgroups, type Device, type KernelLaunch } from '../device.ts';
 import { BYTES } from '../dtype.ts';
 import { ShapeError, fmt } from '../errors.ts';
-import { Params, kernelSource } from '../kernel.ts';
-import { registerShader } from '../shaders.ts';
+import { Params } from '../kernel.ts';
 import { broadcastShapes, broadcastStrides, numel } from '../shape.ts';
 import { empty, type Tensor } from '../tensor.ts';
 import { defineVariants, pickVariant } from '../variants.ts';
@@ -129,8 +128,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       workgroups: [groups[0], groups[1], count],
       cost: (subgroup ? 1 : NAIVE_SLOWDOWN) * count * (2 * gemm.M * gemm.N * gemm.K + BYTES[a.dtype] * 4 * (gemm.M * gemm.K + gemm.K * gemm.N + gemm.M * gemm.N)),
     };
-    if (subgroup) runWithSubgroups(device, launch);
-    else device.run(launch);
+    device.run({ ...launch, subgroups: subgroup });
   }
   return out;
 }
@@ -200,10 +198,6 @@ function mergeBatchDims(op: string, shape: number[], aStride: number[], bStride:
 }
 
 /** Whether `device` runs the subgroup kernels: the `subgroups` feature with subgroups of ≥ 8 invocations. */
-export function hasSubgroups(device: Device): boolean {
-  return device.gpu.features.has('subgroups') && (device.gpu.adapterInfo?.subgroupMinSize ?? 0) >= 8;
-}
-
 /** `subgroup` unless the device lacks subgroups (then `naive`, or an error if `subgroup` was asked for). */
 function pickMatmulVariant(op: string, device: Device, requested?: string): (typeof MATMUL_VARIANTS)[number] {
   const variant = pickVariant(op, MATMUL_VARIANTS, requested);
@@ -214,21 +208,3 @@ function pickMatmulVariant(op: string, device: Device, requested?: string): (typ
   return 'naive';
 }
 
-const subgroupShaders = new Set<string>();
-
-/**
- * `device.run` for kernels that use subgroup builtins: their WGSL must start with
- * `enable subgroups;`, before the aliases and constants kernel.ts writes, so the full source is
- * built here (once per shader, types and constants) and registered under its own name.
- * @internal
- */
-export function runWithSubgroups(device: Device, launch: KernelLaunch): void {
-  const name = `${launch.shader}+subgroups ${JSON.stringify([launch.types ?? {}, launch.consts ?? {}])}`;
-  if (!subgroupShaders.has(name)) {
-    const writes = [...launch.inputs.map(() => false), ...launch.outputs.map(() => true)];
-    const key = { shader: launch.shader, types: launch.types, consts: launch.consts, writes, params: launch.params !== undefined };
-    registerShader(name, `enable subgroups;\n${kernelSource(key)}`);
-    subgroupShaders.add(name);
-  }
-  device.run({ ...launch, shader: name, types: undefined, consts: undefined });
-}
