@@ -1,6 +1,6 @@
 export { createDevice, hasSubgroups, Device, SETUP_COMMAND, type DeviceOptions, type AdapterReport, type KernelLaunch } from './device.ts';
 export { BYTES, type DType } from './dtype.ts';
-export { AdapterError, DeviceLostError, ShapeError } from './errors.ts';
+export { AdapterError, DeviceLostError, ShapeError, fmt } from './errors.ts';
 export { fromHalf, toHalf, roundToHalf } from './f16.ts';
 export { Params, grid } from './kernel.ts';
 export type { MemoryStats } from './memory.ts';

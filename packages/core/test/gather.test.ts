@@ -37,6 +37,21 @@ describe('gather (embedding lookup)', () => {
     });
   }
 
+  it('a table in row parts gathers like the whole table, NaN for ids beyond all parts', async () => {
+    const device = await testDevice();
+    const r = rng();
+    const table = randomPair(device, [23, 6], r);
+    const parts = [[0, 9], [9, 10], [10, 23]].map(([a, b]) => ops.sliceAxis(table.gpu, 0, a, b));
+    const ids = Int32Array.from([0, 8, 9, 10, 22, 23, -1, 15, 3]);
+    const got = await gather(parts, ops.tensor(device, ids, [3, 3])).read();
+    const want = gatherCpu(table.host, ids, [3, 3]).data;
+    want.forEach((w, i) => {
+      if (Number.isNaN(w)) expect(Number.isNaN(got[i]), `element ${i}`).toBe(true);
+      else expect(got[i], `element ${i}`).toBe(w);
+    });
+    expect(() => gather([table.gpu, ops.zeros(device, [2, 5])], ops.tensor(device, ids, [9]))).toThrow(/differ in width/);
+  });
+
   it('rejects non-integer ids and tables that are not 2-D', async () => {
     const device = await testDevice();
     const table = ops.zeros(device, [4, 3]);

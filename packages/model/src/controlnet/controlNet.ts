@@ -1,0 +1,89 @@
+import { add, silu, type Tensor } from '@unicontrol/core';
+import type { ControlNetConfig, UNetConfig } from '../config.ts';
+import { Conv2d } from '../nn/layers.ts';
+import { UNetEncoder } from '../unet/encoder.ts';
+import type { WeightScope } from '../weights/weights.ts';
+import { HintPath } from './hint.ts';
+import type { Probe } from './probe.ts';
+import { TaskHyperNet } from './taskHyperNet.ts';
+
+/** Inputs of one ControlNet evaluation beyond the latent, timestep and text context. */
+export interface ControlInput {
+  /** Condition images `[batch, hintChannels, H, W]` (H, W = 8 × the latent's), values in [0, 1]. */
+  hint: Tensor;
+  /** Index of the task's hint adapter (`TASKS` order). */
+  task: number;
+  /** The task instruction's CLIP feature at position 0, `[1, featureDim]` (or `[1, 1, featureDim]`). */
+  taskFeature: Tensor;
+}
+
+/**
+ * UniControl's ControlNet: a copy of the UNet encoder whose first block also receives the
+ * condition (through the task's adapter and the shared hint block), and whose outputs pass
+ * through zero-convolutions modulated per input channel by the task HyperNet.
+ */
+export class ControlNet {
+  readonly encoder: UNetEncoder;
+  private readonly hint: HintPath;
+  private readonly hyper: TaskHyperNet;
+  private readonly zeroConvs: Conv2d[];
+  private readonly middleOut: Conv2d;
+
+  constructor(
+    w: WeightScope,
+    unet: UNetConfig,
+    readonly config: ControlNetConfig,
+  ) {
+    this.encoder = new UNetEncoder(w, unet);
+    const n = this.encoder.inputBlocks.length;
+    this.hint = new HintPath(w, config.numTasks);
+    this.hyper = new TaskHyperNet(w, n);
+    this.zeroConvs = Array.from({ length: n }, (_, i) => new Conv2d(w.at(`zero_convs.${i}.0`)));
+    this.middleOut = new Conv2d(w.at('middle_block_out.0'));
+  }
+
+  /** Number of residuals `forward` returns (input blocks + middle). */
+  get numControls(): number {
+    return this.zeroConvs.length + 1;
+  }
+
+  /**
+   * @returns one residual per input block (shapes of the UNet's skips) then the middle block's
+   */
+  forward(x: Tensor, t: Tensor, context: Tensor, input: ControlInput, options: { version?: ControlNetConfig['version']; probe?: Probe } = {}): Tensor[] {
+    const { version = this.config.version, probe } = options;
+    const { hint, task } = input;
+    if (!Number.isInteger(task) || task < 0 || task >= this.hint.numTasks) {
+      throw new RangeError(`ControlNet: task ${task} is not one of the ${this.hint.numTasks} hint adapters (0–${this.hint.numTasks - 1})`);
+    }
+    const batch = x.shape[0];
+    const feature = input.taskFeature.reshape([1, input.taskFeature.shape[input.taskFeature.rank - 1]]);
+    const taskEmb = this.hyper.embed(feature);
+    probe?.('task_id_emb', taskEmb);
+    const emb = this.encoder.timeEmbedding(t);
+    probe?.('emb', emb);
+    const embSilu = silu(emb);
+    const hintScales = this.hyper.hintScales(taskEmb, batch);
+    probe?.('hint_zeroconv0_scale', hintScales.zeroConv0);
+    probe?.('hint_zeroconv1_scale', hintScales.zeroConv1);
+    const guided = this.hint.forward(hint, task, hintScales, version, probe);
+
+    const outs: Tensor[] = [];
+    let h = x;
+    this.encoder.inputBlocks.forEach((block, i) => {
+      h = block.forward(h, embSilu, context);
+      if (i === 0) {
+        probe?.('input_block0_out', h);
+        h = add(h, guided);
+        probe?.('input_block0_out_plus_hint', h);
+      }
+      const scale = this.hyper.layerScale(taskEmb, i, batch);
+      probe?.(`zero_conv_scale.${i}`, scale);
+      outs.push(this.zeroConvs[i].forward(h, { inputScale: scale }));
+    });
+    h = this.encoder.middleForward(h, embSilu, context);
+    outs.push(this.middleOut.forward(h));
+    return outs;
+  }
+}
+

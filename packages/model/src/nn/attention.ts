@@ -1,0 +1,78 @@
+// The attention pieces of Stable Diffusion's transformer blocks (ldm.modules.attention).
+
+import { add, attention, gelu, mul, sliceAxis, type Tensor } from '@unicontrol/core';
+import type { WeightScope } from '../weights/weights.ts';
+import { LayerNorm, Linear } from './layers.ts';
+
+/**
+ * Multi-head attention with bias-free q/k/v projections and a biased output projection
+ * (`attn1`: self-attention; `attn2`: cross-attention to the text context).
+ */
+export class CrossAttention {
+  private readonly toQ: Linear;
+  private readonly toK: Linear;
+  private readonly toV: Linear;
+  private readonly toOut: Linear;
+
+  constructor(
+    w: WeightScope,
+    private readonly heads: number,
+  ) {
+    this.toQ = new Linear(w.at('to_q'), { bias: false });
+    this.toK = new Linear(w.at('to_k'), { bias: false });
+    this.toV = new Linear(w.at('to_v'), { bias: false });
+    this.toOut = new Linear(w.at('to_out.0'));
+  }
+
+  /**
+   * @param x `[batch, tokens, channels]`
+   * @param context `[batch, contextTokens, contextDim]`; x itself when absent (self-attention)
+   */
+  forward(x: Tensor, context: Tensor = x): Tensor {
+    const o = attention(this.toQ.forward(x), this.toK.forward(context), this.toV.forward(context), { heads: this.heads });
+    return this.toOut.forward(o);
+  }
+}
+
+/** GEGLU feed-forward: `proj` to 2·inner, value · gelu(gate), then back to the width. */
+export class FeedForward {
+  private readonly proj: Linear;
+  private readonly out: Linear;
+
+  constructor(w: WeightScope) {
+    this.proj = new Linear(w.at('net.0.proj'));
+    this.out = new Linear(w.at('net.2'));
+  }
+
+  forward(x: Tensor): Tensor {
+    const h = this.proj.forward(x);
+    const inner = h.shape[h.rank - 1] / 2;
+    return this.out.forward(mul(sliceAxis(h, -1, 0, inner), gelu(sliceAxis(h, -1, inner, 2 * inner))));
+  }
+}
+
+/** Pre-norm transformer block: self-attention, cross-attention, feed-forward, each residual. */
+export class BasicTransformerBlock {
+  private readonly norm1: LayerNorm;
+  private readonly norm2: LayerNorm;
+  private readonly norm3: LayerNorm;
+  private readonly attn1: CrossAttention;
+  private readonly attn2: CrossAttention;
+  private readonly ff: FeedForward;
+
+  constructor(w: WeightScope, heads: number, eps: number) {
+    this.norm1 = new LayerNorm(w.at('norm1'), eps);
+    this.norm2 = new LayerNorm(w.at('norm2'), eps);
+    this.norm3 = new LayerNorm(w.at('norm3'), eps);
+    this.attn1 = new CrossAttention(w.at('attn1'), heads);
+    this.attn2 = new CrossAttention(w.at('attn2'), heads);
+    this.ff = new FeedForward(w.at('ff'));
+  }
+
+  /** `x` `[batch, tokens, channels]`, `context` `[batch, contextTokens, contextDim]`. */
+  forward(x: Tensor, context: Tensor): Tensor {
+    x = add(x, this.attn1.forward(this.norm1.forward(x)));
+    x = add(x, this.attn2.forward(this.norm2.forward(x), context));
+    return add(x, this.ff.forward(this.norm3.forward(x)));
+  }
+}
