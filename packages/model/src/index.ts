@@ -1,1 +1,15 @@
 export * from './tokenizer/index.ts';
+export * from './config.ts';
+export { UniControlModel, type Control } from './uniControlModel.ts';
+export { ClipTextEncoder } from './clip/textEncoder.ts';
+export { UNet } from './unet/unet.ts';
+export { ControlNet, type ControlInput } from './controlnet/controlNet.ts';
+export type { Probe } from './controlnet/probe.ts';
+export { Autoencoder, type Posterior } from './vae/autoencoder.ts';
+export { Weights, WeightScope } from './weights/weights.ts';
+export { inferConfig, type ShapeMap } from './weights/inferConfig.ts';
+export { expectedKeys, type ExpectedKey } from './weights/expectedKeys.ts';
+export { checkKeys } from './weights/checkKeys.ts';
+export { CheckpointError, describeKeyReport, keyReportClean, type KeyReport, type MisshapedKey } from './weights/checkpointError.ts';
+export { inspectCheckpoint, loadCheckpoint, type CheckpointInspection, type LoadCheckpointOptions, type LoadedCheckpoint } from './weights/checkpoint.ts';
+export { PREFIX, SCHEDULE_BUFFERS } from './weights/prefixes.ts';

@@ -1,0 +1,171 @@
+// The whole UniControl model loaded from one checkpoint: what the sampler and pipeline call.
+
+import { cast, mulScalar, openSafetensors, sliceAxis, type ByteSource, type Device, type Tensor } from '@unicontrol/core';
+import { SafetensorsReader } from '@unicontrol/core';
+import { ClipTextEncoder } from './clip/textEncoder.ts';
+import { TASKS, type ControlNetVersion, type TaskName, type UniControlConfig } from './config.ts';
+import { ControlNet } from './controlnet/controlNet.ts';
+import type { Probe } from './controlnet/probe.ts';
+import { UNet } from './unet/unet.ts';
+import { Autoencoder, type Posterior } from './vae/autoencoder.ts';
+import { loadCheckpoint, type LoadCheckpointOptions, type LoadedCheckpoint } from './weights/checkpoint.ts';
+import { PREFIX } from './weights/prefixes.ts';
+import type { Weights } from './weights/weights.ts';
+
+/** The condition of one ControlNet evaluation. */
+export interface Control {
+  /** Condition images `[batch, hintChannels, 8h, 8w]`, values in [0, 1]. */
+  hint: Tensor;
+  /** Task name (`TASKS`) or hint adapter index. */
+  task: TaskName | number;
+  /** The task instruction's CLIP feature, `[1, 1, hiddenSize]` (`UniControlModel.taskFeature`). */
+  taskFeature: Tensor;
+  /**
+   * Factor per control residual, by position (input blocks, then middle), as the official
+   * `control_scales`; extra entries are ignored (Python's zip), and one number scales all. Default 1.
+   */
+  scales?: number | readonly number[];
+}
+
+/**
+ * UniControl: CLIP text encoder, UNet, ControlNet (task adapters + HyperNet) and VAE on one device.
+ * All parameters share one storage dtype (`dtype`); inputs are cast to it.
+ */
+export class UniControlModel {
+  readonly textEncoder: ClipTextEncoder;
+  readonly unet: UNet;
+  readonly controlNet: ControlNet;
+  readonly vae: Autoencoder;
+
+  private constructor(
+    readonly device: Device,
+    private readonly loaded: LoadedCheckpoint,
+    readonly dtype: 'f32' | 'f16',
+  ) {
+    const { config, weights } = loaded;
+    const root = weights.at('');
+    this.textEncoder = new ClipTextEncoder(root.at(trim(PREFIX.clip)), config.clip);
+    this.unet = new UNet(root.at(trim(PREFIX.unet)), config.unet);
+    this.controlNet = new ControlNet(root.at(trim(PREFIX.controlNet)), config.unet, config.controlNet);
+    this.vae = new Autoencoder(root.at(trim(PREFIX.vae)), config.vae);
+  }
+
+  /**
+   * Loads a checkpoint in the official layout (`unicontrol_v1.1.st`, or any size in that layout):
+   * a path (Node), a Blob/File (browser), a ByteSource, or an open reader (left open).
+   */
+  static async load(device: Device, source: string | Blob | ByteSource | SafetensorsReader, options: LoadCheckpointOptions = {}): Promise<UniControlModel> {
+    const reader = source instanceof SafetensorsReader ? source : await openSafetensors(source);
+    try {
+      const loaded = await loadCheckpoint(device, reader, options);
+      try {
+        return new UniControlModel(device, loaded, options.dtype ?? 'f32');
+      } catch (e) {
+        loaded.weights.dispose();
+        throw e;
+      }
+    } finally {
+      if (reader !== source) await reader.close();
+    }
+  }
+
+  get config(): UniControlConfig {
+    return this.loaded.config;
+  }
+
+  get weights(): Weights {
+    return this.loaded.weights;
+  }
+
+  /** The checkpoint's schedule buffers (float32 [1000] each): `alphas_cumprod`, `betas`, … */
+  get schedule(): LoadedCheckpoint['schedule'] {
+    return this.loaded.schedule;
+  }
+
+  /** Casts a float input to the model's storage dtype (no copy when it already matches). */
+  input(x: Tensor): Tensor {
+    return x.dtype === this.dtype || x.dtype === 'i32' ? x : cast(x, this.dtype);
+  }
+
+  /** CLIP's last hidden state `[batch, 77, hiddenSize]` for token ids `[batch, 77]` (i32). */
+  encodeText(ids: Tensor): Tensor {
+    return this.textEncoder.forward(ids);
+  }
+
+  /**
+   * The task feature of an instruction's token ids `[1, 77]`: the encoder's output at position 0,
+   * `[1, 1, hiddenSize]`. (The encoder is causal, so this is the same for every instruction.)
+   */
+  taskFeature(ids: Tensor): Tensor {
+    return this.device.scope(() => sliceAxis(this.encodeText(ids), 1, 0, 1));
+  }
+
+  /** Index of a task's hint adapter; throws on an unknown name or index. */
+  taskIndex(task: TaskName | number): number {
+    const n = this.config.controlNet.numTasks;
+    const index = typeof task === 'number' ? task : TASKS.findIndex(([name]) => name === task);
+    if (!Number.isInteger(index) || index < 0 || index >= n) {
+      const names = TASKS.slice(0, n).map(([name]) => name);
+      throw new RangeError(`unknown task ${JSON.stringify(task)}: expected one of ${names.join(', ')} or an index 0–${n - 1}`);
+    }
+    return index;
+  }
+
+  /**
+   * `ControlLDM.apply_model`: ε for noisy latents `x` `[batch, 4, h, w]` at timesteps `t`
+   * `[batch]` with text context `[batch, 77, hiddenSize]`; with `control`, the ControlNet's scaled
+   * residuals steer the UNet (without it, the plain UNet runs, as with `c_concat = None`).
+   */
+  applyModel(x: Tensor, t: Tensor, context: Tensor, control?: Control, options: { version?: ControlNetVersion; probe?: Probe } = {}): Tensor {
+    return this.device.scope(() => {
+      this.checkLatent('applyModel', x);
+      const [xi, ti, ci] = [this.input(x), this.input(t), this.input(context)];
+      if (!control) return this.unet.forward(xi, ti, ci);
+      const residuals = this.controlResiduals(xi, ti, ci, control, options);
+      return this.unet.forward(xi, ti, ci, residuals);
+    });
+  }
+
+  /** The ControlNet's residuals, each multiplied by its control scale. */
+  controlResiduals(x: Tensor, t: Tensor, context: Tensor, control: Control, options: { version?: ControlNetVersion; probe?: Probe } = {}): Tensor[] {
+    const task = this.taskIndex(control.task);
+    const outs = this.controlNet.forward(x, t, context, { hint: this.input(control.hint), task, taskFeature: this.input(control.taskFeature) }, options);
+    const { scales = 1 } = control;
+    return outs.map((c, i) => {
+      const s = typeof scales === 'number' ? scales : scales[i];
+      if (s === undefined) throw new RangeError(`applyModel: ${(scales as readonly number[]).length} control scales for ${outs.length} control residuals`);
+      return s === 1 ? c : mulScalar(c, s);
+    });
+  }
+
+  /** Latents `[batch, zChannels, h, w]` → images `[batch, 3, 8h, 8w]` (about [−1, 1], not clamped). */
+  decode(z: Tensor): Tensor {
+    return this.device.scope(() => this.vae.decode(this.input(z)));
+  }
+
+  /**
+   * Images `[batch, 3, H, W]` in [−1, 1] (H, W multiples of 8) → the posterior: `moments`, `mean`,
+   * `logvar` (clamped to [−30, 20]) and `latent` = scaleFactor · mean, `[batch, 4, H/8, W/8]` each.
+   */
+  encode(image: Tensor): Posterior {
+    return this.device.scope(() => this.vae.encode(this.input(image)));
+  }
+
+  /** Frees every parameter. The model cannot be used afterwards. */
+  dispose(): void {
+    this.loaded.weights.dispose();
+  }
+
+  private checkLatent(op: string, x: Tensor): void {
+    const c = this.config.unet;
+    const factor = 2 ** (c.channelMult.length - 1);
+    const [, ch, h, w] = x.shape;
+    if (x.rank !== 4 || ch !== c.inChannels || h % factor !== 0 || w % factor !== 0) {
+      throw new RangeError(`${op}: latents [${x.shape.join(', ')}] must be [batch, ${c.inChannels}, h, w] with h and w multiples of ${factor}`);
+    }
+  }
+}
+
+function trim(prefix: string): string {
+  return prefix.endsWith('.') ? prefix.slice(0, -1) : prefix;
+}

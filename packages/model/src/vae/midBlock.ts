@@ -1,0 +1,12 @@
+import type { WeightScope } from '../weights/weights.ts';
+import { AttnBlock } from './attentionBlock.ts';
+import { ResnetBlock } from './resnetBlock.ts';
+import type { Step } from './steps.ts';
+
+/** The middle of the encoder and of the decoder: `block_1`, `attn_1`, `block_2` at the top width. */
+export function midSteps(w: WeightScope, eps: number): Step[] {
+  const block1 = new ResnetBlock(w.at('block_1'), eps);
+  const attn = new AttnBlock(w.at('attn_1'), eps);
+  const block2 = new ResnetBlock(w.at('block_2'), eps);
+  return [(h) => block1.forward(h), (h) => attn.forward(h), (h) => block2.forward(h)];
+}
