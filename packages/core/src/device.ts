@@ -1,5 +1,5 @@
 import type { DType } from './dtype.ts';
-import { AdapterError, DeviceLostError } from './errors.ts';
+import { AdapterError, DeviceLostError, ShapeError, fmt } from './errors.ts';
 import { PipelineCache, type KernelConsts } from './kernel.ts';
 import { BufferPool, type MemoryStats } from './memory.ts';
 import { Recorder } from './recorder.ts';
@@ -144,9 +144,16 @@ export class Device {
       params: launch.params !== undefined,
       subgroups: launch.subgroups,
     });
-    const buffers = [...launch.inputs, ...launch.outputs].map((t) => t.buffer);
+    const limit = this.limits.maxStorageBufferBindingSize;
+    const bindings = [...launch.inputs, ...launch.outputs].map((t) => {
+      if (t.bytes > limit) {
+        throw new ShapeError(`${launch.shader}: tensor ${fmt(t.shape)} ${t.dtype} is ${t.bytes} bytes, over this device's limit of ${limit} bytes per storage binding`);
+      }
+      // A pooled buffer's size class may exceed the limit although the tensor fits: bind only what is allowed.
+      return { buffer: t.buffer, size: Math.min(t.buffer.size, limit) };
+    });
     const [x, y = 1, z = 1] = launch.workgroups;
-    this.recorder.dispatch(pipeline, layout, buffers, launch.params ?? null, [x, y, z], launch.cost ?? 0);
+    this.recorder.dispatch(pipeline, layout, bindings, launch.params ?? null, [x, y, z], launch.cost ?? 0);
   }
 
   /** Frees the pool, the pipelines and the GPU device. Tensors of this device become unusable. */

@@ -51,7 +51,7 @@ export class Recorder {
   dispatch(
     pipeline: GPUComputePipeline,
     layout: GPUBindGroupLayout,
-    buffers: readonly GPUBuffer[],
+    bindings: readonly { buffer: GPUBuffer; size: number }[],
     params: ArrayBuffer | null,
     workgroups: readonly [number, number, number],
     cost: number,
@@ -66,7 +66,7 @@ export class Recorder {
       this.uniformHost.set(new Uint8Array(params), offset);
       entries.push({ binding: 0, resource: { buffer: this.uniformGpu, offset, size: UNIFORM_SLOT } });
     }
-    buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+    bindings.forEach((resource, i) => entries.push({ binding: i + 1, resource }));
     const bindGroup = this.device.createBindGroup({ layout, entries });
     const pass = this.openPass();
     pass.setPipeline(pipeline);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import * as ops from '../src/index.ts';
 import { AdapterError, add, createDevice, DeviceLostError, empty, SETUP_COMMAND, silu, tensor, zeros } from '../src/index.ts';
 import { testDevice } from './helpers.ts';
 
@@ -134,6 +135,20 @@ describe('tensors and memory', () => {
     const kept = device.scope(() => silu(x).keep() && silu(x));
     expect(device.memory().liveBuffers).toBe(live0 + 2); // the kept one and the returned one
     kept.dispose();
+  });
+
+  it('refuses, naming the kernel and tensor, a tensor beyond the storage binding limit; binds a big pooled buffer within it', async () => {
+    const device = await createDevice(); // no NaN poisoning: its fill kernel would refuse first
+    const limit = device.limits.maxStorageBufferBindingSize;
+    device.scope(() => {
+      const over = ops.empty(device, [limit / 4 + 1]);
+      expect(() => ops.addScalar(over, 1)).toThrow(`unary: tensor [${limit / 4 + 1}] f32 is ${limit + 4} bytes, over this device's limit of ${limit} bytes per storage binding`);
+    });
+    // Just under the limit: the pool's size class is larger than the limit, the binding is not.
+    const n = limit / 4 - 1024;
+    const y = device.scope(() => ops.sliceAxis(ops.addScalar(ops.zeros(device, [n]), 2), 0, n - 2, n));
+    expect([...(await y.read())]).toEqual([2, 2]);
+    device.destroy();
   });
 
   it('trims the pool', async () => {
