@@ -1,9 +1,10 @@
 export * from './tokenizer/index.ts';
 export * from './config.ts';
-export { UniControlModel, type Control } from './uniControlModel.ts';
+export { UniControlModel, type Control, type ConditionInput, type ControlSettings } from './uniControlModel.ts';
 export { ClipTextEncoder } from './clip/textEncoder.ts';
 export { UNet } from './unet/unet.ts';
 export { ControlNet, type ControlInput } from './controlnet/controlNet.ts';
+export type { AdapterInput } from './controlnet/hint.ts';
 export type { Probe } from './controlnet/probe.ts';
 export { Autoencoder, type Posterior } from './vae/autoencoder.ts';
 export { Weights, WeightScope } from './weights/weights.ts';

@@ -12,12 +12,23 @@ import { loadCheckpoint, type LoadCheckpointOptions, type LoadedCheckpoint } fro
 import { PREFIX } from './weights/prefixes.ts';
 import type { Weights } from './weights/weights.ts';
 
-/** The condition of one ControlNet evaluation. */
-export interface Control {
+/** One condition image and the task adapter that reads it. */
+export interface ConditionInput {
   /** Condition images `[batch, hintChannels, 8h, 8w]`, values in [0, 1]. */
   hint: Tensor;
   /** Task name (`TASKS`) or hint adapter index. */
   task: TaskName | number;
+}
+
+/**
+ * The condition of one ControlNet evaluation: one condition (`hint` + `task`), or several
+ * (`adapters`) whose adapter features are averaged with their weights — several conditions at
+ * once, or one condition read by several adapters (a task the model was not trained on).
+ */
+export type Control = ControlSettings & (ConditionInput | { adapters: readonly (ConditionInput & { weight?: number })[] });
+
+/** What every `Control` has. */
+export interface ControlSettings {
   /** The task instruction's CLIP feature, `[1, 1, hiddenSize]` (`UniControlModel.taskFeature`). */
   taskFeature: Tensor;
   /**
@@ -128,8 +139,9 @@ export class UniControlModel {
 
   /** The ControlNet's residuals, each multiplied by its control scale. */
   controlResiduals(x: Tensor, t: Tensor, context: Tensor, control: Control, options: { version?: ControlNetVersion; probe?: Probe } = {}): Tensor[] {
-    const task = this.taskIndex(control.task);
-    const outs = this.controlNet.forward(x, t, context, { hint: this.input(control.hint), task, taskFeature: this.input(control.taskFeature) }, options);
+    const conditions = 'adapters' in control ? control.adapters : [{ ...control, weight: 1 }];
+    const adapters = conditions.map((c) => ({ hint: this.input(c.hint), task: this.taskIndex(c.task), weight: c.weight ?? 1 }));
+    const outs = this.controlNet.forward(x, t, context, { adapters, taskFeature: this.input(control.taskFeature) }, options);
     const { scales = 1 } = control;
     return outs.map((c, i) => {
       const s = typeof scales === 'number' ? scales : scales[i];

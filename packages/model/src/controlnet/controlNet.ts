@@ -3,16 +3,18 @@ import type { ControlNetConfig, UNetConfig } from '../config.ts';
 import { Conv2d } from '../nn/layers.ts';
 import { UNetEncoder } from '../unet/encoder.ts';
 import type { WeightScope } from '../weights/weights.ts';
-import { HintPath } from './hint.ts';
+import { HintPath, type AdapterInput } from './hint.ts';
 import type { Probe } from './probe.ts';
 import { TaskHyperNet } from './taskHyperNet.ts';
 
 /** Inputs of one ControlNet evaluation beyond the latent, timestep and text context. */
 export interface ControlInput {
-  /** Condition images `[batch, hintChannels, H, W]` (H, W = 8 × the latent's), values in [0, 1]. */
-  hint: Tensor;
-  /** Index of the task's hint adapter (`TASKS` order). */
-  task: number;
+  /**
+   * The conditions: images `[batch, hintChannels, H, W]` (H, W = 8 × the latent's, values in
+   * [0, 1]), each with the index of the hint adapter that reads it (`TASKS` order) and a weight.
+   * One entry of weight 1 is the official single-task model.
+   */
+  adapters: readonly AdapterInput[];
   /** The task instruction's CLIP feature at position 0, `[1, featureDim]` (or `[1, 1, featureDim]`). */
   taskFeature: Tensor;
 }
@@ -52,10 +54,6 @@ export class ControlNet {
    */
   forward(x: Tensor, t: Tensor, context: Tensor, input: ControlInput, options: { version?: ControlNetConfig['version']; probe?: Probe } = {}): Tensor[] {
     const { version = this.config.version, probe } = options;
-    const { hint, task } = input;
-    if (!Number.isInteger(task) || task < 0 || task >= this.hint.numTasks) {
-      throw new RangeError(`ControlNet: task ${task} is not one of the ${this.hint.numTasks} hint adapters (0–${this.hint.numTasks - 1})`);
-    }
     const batch = x.shape[0];
     const feature = input.taskFeature.reshape([1, input.taskFeature.shape[input.taskFeature.rank - 1]]);
     const taskEmb = this.hyper.embed(feature);
@@ -66,7 +64,7 @@ export class ControlNet {
     const hintScales = this.hyper.hintScales(taskEmb, batch);
     probe?.('hint_zeroconv0_scale', hintScales.zeroConv0);
     probe?.('hint_zeroconv1_scale', hintScales.zeroConv1);
-    const guided = this.hint.forward(hint, task, hintScales, version, probe);
+    const guided = this.hint.forward(input.adapters, hintScales, version, probe);
 
     const outs: Tensor[] = [];
     let h = x;

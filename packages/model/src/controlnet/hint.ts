@@ -1,7 +1,7 @@
 // The condition image's path into the ControlNet: a per-task adapter ("MOE-style"), a shared
 // block, and two HyperNet-modulated zero-convolutions.
 
-import type { Tensor } from '@unicontrol/core';
+import { add, mulScalar, type Tensor } from '@unicontrol/core';
 import type { ControlNetVersion } from '../config.ts';
 import { Conv2d } from '../nn/layers.ts';
 import { HINT_MOE_CHANNELS, HINT_SHARE_CHANNELS } from '../weights/prefixes.ts';
@@ -60,14 +60,37 @@ export class HintPath {
     return this.adapters.length;
   }
 
+  /** Σ wᵢ·adapterᵢ(hintᵢ) / Σ wᵢ over the adapters of non-zero weight. */
+  private mix(inputs: readonly AdapterInput[]): Tensor {
+    const used = inputs.filter((a) => a.weight !== 0);
+    const total = used.reduce((s, a) => s + a.weight, 0);
+    if (used.length === 0 || !(total > 0) || used.some((a) => !(a.weight > 0) || !Number.isFinite(a.weight))) {
+      throw new RangeError(`ControlNet: adapter weights must be finite, ≥ 0 and not all 0; got ${inputs.map((a) => a.weight).join(', ')}`);
+    }
+    for (const a of used) {
+      if (!Number.isInteger(a.task) || a.task < 0 || a.task >= this.adapters.length) {
+        throw new RangeError(`ControlNet: task ${a.task} is not one of the ${this.adapters.length} hint adapters (0–${this.adapters.length - 1})`);
+      }
+    }
+    if (used.length === 1 && used[0].weight === 1) return this.adapters[used[0].task].forward(used[0].hint);
+    let sum: Tensor | undefined;
+    for (const a of used) {
+      const f = mulScalar(this.adapters[a.task].forward(a.hint), a.weight / total);
+      sum = sum ? add(sum, f) : f;
+    }
+    return sum!;
+  }
+
   /**
-   * @param hint condition images `[batch, hintChannels, H, W]`, values in [0, 1]
-   * @param task index of the hint adapter
+   * @param adapters the conditions and their task adapters: condition images `[batch,
+   *   hintChannels, H, W]` (values in [0, 1], all the same size), adapter index and weight. Several
+   *   adapters' features are averaged with the weights (UniControl's multi-condition mixing); a
+   *   single adapter of weight 1 is exactly the official single-task path.
    * @param scales the HyperNet's per-input-channel scales of the two zero-convolutions, `[batch, C]`
    * @returns `[batch, modelChannels, H/8, W/8]`
    */
-  forward(hint: Tensor, task: number, scales: { zeroConv0: Tensor; zeroConv1: Tensor }, version: ControlNetVersion, probe?: Probe): Tensor {
-    const moeOut = this.adapters[task].forward(hint);
+  forward(adapters: readonly AdapterInput[], scales: { zeroConv0: Tensor; zeroConv1: Tensor }, version: ControlNetVersion, probe?: Probe): Tensor {
+    const moeOut = this.mix(adapters);
     probe?.('hint_moe_out', moeOut);
     const shareIn = this.zeroConv0.forward(moeOut, scales.zeroConv0, version);
     probe?.('hint_share_in', shareIn);
@@ -77,3 +100,9 @@ export class HintPath {
   }
 }
 
+/** One condition on the hint path: its image, the task adapter that reads it, and its weight. */
+export interface AdapterInput {
+  hint: Tensor;
+  task: number;
+  weight: number;
+}

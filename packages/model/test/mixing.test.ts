@@ -1,0 +1,82 @@
+// Multi-condition control on the tiny oracle model: several conditions mix their task adapters'
+// features by weight; weights (1, 0, …) are exactly the single task.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDevice, openSafetensors, tensor, type Device, type Tensor } from '@unicontrol/core';
+import { UniControlModel, type Control } from '../src/index.ts';
+
+const TINY = fileURLToPath(new URL('../../../../shared/fixtures/tiny/', import.meta.url));
+const HAVE_SHARED = existsSync(`${TINY}model.safetensors`) && existsSync(`${TINY}golden.safetensors`);
+if (process.env.CI && !HAVE_SHARED) throw new Error(`${TINY} is missing (CI is set, so these tests fail rather than skip)`);
+
+describe.skipIf(!HAVE_SHARED)('multi-condition control (tiny model)', () => {
+  let device: Device;
+  let model: UniControlModel;
+  const inputs: Record<string, Tensor> = {};
+  beforeAll(async () => {
+    device = await createDevice();
+    model = await UniControlModel.load(device, `${TINY}model.safetensors`, { settings: { unetHeads: 2, clipHeads: 2 } });
+    const golden = await openSafetensors(`${TINY}golden.safetensors`);
+    for (const name of ['cn.canny.x', 'cn.canny.t', 'cn.canny.context', 'cn.canny.hint', 'cn.canny.task_feature', 'cn.seg.hint']) {
+      const e = golden.get(name);
+      const b = await golden.read(name);
+      const data = e.dtype === 'I32' ? Float32Array.from(new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))) : new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+      inputs[name] = tensor(device, data, [...e.shape]).keep();
+    }
+    await golden.close();
+  });
+  afterAll(() => {
+    model?.dispose();
+    device?.destroy();
+  });
+
+  const run = async (control: Omit<Control, 'taskFeature'>, probeName?: string): Promise<{ eps: Float32Array; probe?: Float32Array }> => {
+    let probed: Tensor | undefined;
+    const eps = model.applyModel(inputs['cn.canny.x'], inputs['cn.canny.t'], inputs['cn.canny.context'], { ...control, taskFeature: inputs['cn.canny.task_feature'] } as Control, {
+      probe: (name, t) => {
+        if (name === probeName) probed = t.keep();
+      },
+    });
+    return { eps: (await eps.read()) as Float32Array, probe: probed ? ((await probed.read()) as Float32Array) : undefined };
+  };
+
+  it('weights (1, 0) reproduce the single task exactly', async () => {
+    const single = await run({ hint: inputs['cn.canny.hint'], task: 'control_canny' });
+    const mixed = await run({
+      adapters: [
+        { hint: inputs['cn.canny.hint'], task: 'control_canny', weight: 1 },
+        { hint: inputs['cn.seg.hint'], task: 'control_seg', weight: 0 },
+      ],
+    });
+    expect(mixed.eps).toEqual(single.eps);
+  });
+
+  it('mixes the adapters’ features as a weighted average', async () => {
+    const a = await run({ hint: inputs['cn.canny.hint'], task: 'control_canny' }, 'hint_moe_out');
+    const b = await run({ hint: inputs['cn.seg.hint'], task: 'control_seg' }, 'hint_moe_out');
+    const mixed = await run(
+      {
+        adapters: [
+          { hint: inputs['cn.canny.hint'], task: 'control_canny', weight: 1 },
+          { hint: inputs['cn.seg.hint'], task: 'control_seg', weight: 3 },
+        ],
+      },
+      'hint_moe_out',
+    );
+    let err = 0;
+    for (let i = 0; i < a.probe!.length; i++) err = Math.max(err, Math.abs(mixed.probe![i] - (0.25 * a.probe![i] + 0.75 * b.probe![i])));
+    expect(err).toBeLessThan(1e-6);
+    expect(mixed.eps).not.toEqual(a.eps);
+  });
+
+  it('refuses unknown tasks and bad weights', () => {
+    const hint = inputs['cn.canny.hint'];
+    const ctl = (c: Omit<Control, 'taskFeature'>): Control => ({ ...c, taskFeature: inputs['cn.canny.task_feature'] }) as Control;
+    const apply = (c: Control) => model.applyModel(inputs['cn.canny.x'], inputs['cn.canny.t'], inputs['cn.canny.context'], c);
+    expect(() => apply(ctl({ hint, task: 'control_magic' as 'control_canny' }))).toThrow(/unknown task "control_magic": expected one of control_hed, control_canny/);
+    expect(() => apply(ctl({ adapters: [{ hint, task: 1, weight: 0 }] }))).toThrow(/weights must be finite, ≥ 0 and not all 0/);
+    expect(() => apply(ctl({ adapters: [{ hint, task: 1, weight: -1 }, { hint, task: 2, weight: 2 }] }))).toThrow(/weights must be finite/);
+  });
+});
