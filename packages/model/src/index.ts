@@ -1,6 +1,6 @@
 export * from './tokenizer/index.ts';
 export * from './config.ts';
-export { UniControlModel, type Control, type ConditionInput, type ControlSettings } from './uniControlModel.ts';
+export { UniControlModel, type Control, type ConditionInput, type ControlConditions, type ControlSettings } from './uniControlModel.ts';
 export { ClipTextEncoder } from './clip/textEncoder.ts';
 export { UNet } from './unet/unet.ts';
 export { ControlNet, type ControlInput } from './controlnet/controlNet.ts';

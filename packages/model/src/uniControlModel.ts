@@ -25,7 +25,10 @@ export interface ConditionInput {
  * (`adapters`) whose adapter features are averaged with their weights — several conditions at
  * once, or one condition read by several adapters (a task the model was not trained on).
  */
-export type Control = ControlSettings & (ConditionInput | { adapters: readonly (ConditionInput & { weight?: number })[] });
+export type Control = ControlSettings & ControlConditions;
+
+/** The condition part of a `Control`: one condition, or several mixed by weight. */
+export type ControlConditions = ConditionInput | { adapters: readonly (ConditionInput & { weight?: number })[] };
 
 /** What every `Control` has. */
 export interface ControlSettings {

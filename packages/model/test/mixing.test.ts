@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevice, openSafetensors, tensor, type Device, type Tensor } from '@unicontrol/core';
-import { UniControlModel, type Control } from '../src/index.ts';
+import { UniControlModel, type Control, type ControlConditions } from '../src/index.ts';
 
 const TINY = fileURLToPath(new URL('../../../../shared/fixtures/tiny/', import.meta.url));
 const HAVE_SHARED = existsSync(`${TINY}model.safetensors`) && existsSync(`${TINY}golden.safetensors`);
@@ -32,7 +32,7 @@ describe.skipIf(!HAVE_SHARED)('multi-condition control (tiny model)', () => {
     device?.destroy();
   });
 
-  const run = async (control: Omit<Control, 'taskFeature'>, probeName?: string): Promise<{ eps: Float32Array; probe?: Float32Array }> => {
+  const run = async (control: ControlConditions, probeName?: string): Promise<{ eps: Float32Array; probe?: Float32Array }> => {
     let probed: Tensor | undefined;
     const eps = model.applyModel(inputs['cn.canny.x'], inputs['cn.canny.t'], inputs['cn.canny.context'], { ...control, taskFeature: inputs['cn.canny.task_feature'] } as Control, {
       probe: (name, t) => {
@@ -73,7 +73,7 @@ describe.skipIf(!HAVE_SHARED)('multi-condition control (tiny model)', () => {
 
   it('refuses unknown tasks and bad weights', () => {
     const hint = inputs['cn.canny.hint'];
-    const ctl = (c: Omit<Control, 'taskFeature'>): Control => ({ ...c, taskFeature: inputs['cn.canny.task_feature'] }) as Control;
+    const ctl = (c: ControlConditions): Control => ({ ...c, taskFeature: inputs['cn.canny.task_feature'] }) as Control;
     const apply = (c: Control) => model.applyModel(inputs['cn.canny.x'], inputs['cn.canny.t'], inputs['cn.canny.context'], c);
     expect(() => apply(ctl({ hint, task: 'control_magic' as 'control_canny' }))).toThrow(/unknown task "control_magic": expected one of control_hed, control_canny/);
     expect(() => apply(ctl({ adapters: [{ hint, task: 1, weight: 0 }] }))).toThrow(/weights must be finite, ≥ 0 and not all 0/);
