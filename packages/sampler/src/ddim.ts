@@ -1,7 +1,8 @@
 // DDIM (Song et al. 2021) as the official UniControl/ControlNet sampler runs it
 // (cldm/ddim_unicontrol_hacked.py, "uniform" discretisation).
 
-import { add, mulScalar, sub, type Tensor } from '@unicontrol/core';
+import { add, mulScalar, type Tensor } from '@unicontrol/core';
+import { predictX0 } from './forward.ts';
 
 /** The per-step coefficients of a DDIM run, in the order the steps are taken. */
 export interface DdimSchedule {
@@ -48,8 +49,8 @@ export function ddimStep(x: Tensor, eps: Tensor, schedule: DdimSchedule, i: numb
   const a = schedule.alphas[i];
   const aPrev = schedule.alphasPrev[i];
   const sigma = schedule.sigmas[i];
-  const predX0 = mulScalar(sub(x, mulScalar(eps, Math.sqrt(1 - a))), 1 / Math.sqrt(a));
-  let prev = add(mulScalar(predX0, Math.sqrt(aPrev)), mulScalar(eps, Math.sqrt(1 - aPrev - sigma * sigma)));
+  const predX0 = predictX0(x, eps, a);
+  let prev = add(mulScalar(predX0, Math.sqrt(aPrev)), mulScalar(eps, Math.sqrt(Math.max(0, 1 - aPrev - sigma * sigma))));
   if (sigma > 0) {
     if (!noise) throw new Error(`ddimStep: step ${i} has σ = ${sigma} > 0 (eta > 0) and needs noise`);
     prev = add(prev, mulScalar(noise, sigma));

@@ -1,4 +1,10 @@
 export { alphasCumprod, linearBetas, type ScheduleOptions } from './schedule.ts';
 export { ddimSchedule, ddimStep, type DdimSchedule } from './ddim.ts';
+export { dpmCoefficients, dpmStep, lambdaOf, type DpmCoefficients } from './dpmSolver.ts';
+export { noiseToTimestep, predictX0 } from './forward.ts';
 export { classifierFreeGuidance } from './guidance.ts';
-export { sampleDdim, type DdimOptions, type StepInfo } from './sample.ts';
+export { philox4x32 } from './philox.ts';
+export { defaultAlphasCumprod, samplingPlan, SAMPLERS, type PlanOptions, type SamplerName, type SamplingPlan } from './plan.ts';
+export { checkSeed, NoiseGenerator, noiseSource, noiseTensor, type NoiseSource } from './rng.ts';
+export { sample, sampleDdim, type DdimOptions, type Denoiser, type SampleOptions, type StepInfo } from './sample.ts';
+export { createSolver, LOWER_ORDER_FINAL_BELOW, type Solver, type StepResult } from './solvers.ts';

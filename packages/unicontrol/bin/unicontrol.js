@@ -16,7 +16,8 @@ if (process.env[CHILD]) {
 } else {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'pipe'],
-    env: { ...process.env, [CHILD]: '1' },
+    // The child's stderr is a pipe: tell it whether ours is a terminal (progress bars redraw in place).
+    env: { ...process.env, [CHILD]: '1', UNICONTROL_STDERR_TTY: process.env.UNICONTROL_STDERR_TTY ?? (process.stderr.isTTY ? '1' : '0') },
   });
   const noise = /^Warning: maxDynamic\w+ artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.\n/gm;
   let pending = '';

@@ -1,16 +1,31 @@
 // The `unicontrol` command line.
 
 import { UsageError } from './args.ts';
+import { CONDITION_USAGE, conditionCommand } from './condition.ts';
+import { DOWNLOAD_USAGE, downloadCommand } from './download.ts';
+import { GENERATE_USAGE, generateCommand } from './generate.ts';
+import { INFO_USAGE, infoCommand } from './info.ts';
+import { TASKS_USAGE, tasksCommand } from './tasks.ts';
 import { VERIFY_USAGE, verifyCommand } from './verify.ts';
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<number>; usage: string }> = {
+  generate: { run: generateCommand, usage: GENERATE_USAGE },
+  condition: { run: conditionCommand, usage: CONDITION_USAGE },
   verify: { run: verifyCommand, usage: VERIFY_USAGE },
+  info: { run: infoCommand, usage: INFO_USAGE },
+  tasks: { run: tasksCommand, usage: TASKS_USAGE },
+  download: { run: downloadCommand, usage: DOWNLOAD_USAGE },
 };
 
 const USAGE = `usage: unicontrol <command> [options]
 
 commands:
+  generate               make images from a prompt and a condition (map or photo)
+  condition              run a task's preprocessor only (photo → condition map)
   verify <fixture-dir>   check the model against an oracle fixture set
+  info <weights>         describe a checkpoint and check that it loads
+  tasks                  list the tasks and the condition each expects
+  download               fetch the real weights and the CLIP tokenizer into weights/
 
 Run 'unicontrol <command> --help' for a command's options.`;
 

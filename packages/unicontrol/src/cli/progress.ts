@@ -1,0 +1,42 @@
+import { stderrIsTerminal } from './terminal.ts';
+
+/** A progress bar on stderr: one line redrawn in place on a terminal, a line per 10 % otherwise. */
+export class ProgressBar {
+  private lastDecile = -1;
+
+  constructor(
+    private readonly label: string,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly tty = stderrIsTerminal(),
+  ) {}
+
+  update(done: number, total: number, etaMs: number): void {
+    const fraction = total > 0 ? done / total : 1;
+    const text = `${this.label} ${bar(fraction)} ${done}/${total} ${(fraction * 100).toFixed(0).padStart(3)}% ETA ${formatDuration(etaMs)}`;
+    if (this.tty) {
+      this.stream.write(`\r${text}\x1b[K`);
+    } else {
+      const decile = Math.floor(fraction * 10);
+      if (decile !== this.lastDecile) this.stream.write(`${text}\n`);
+      this.lastDecile = decile;
+    }
+  }
+
+  done(): void {
+    if (this.tty) this.stream.write('\n');
+  }
+}
+
+function bar(fraction: number, width = 24): string {
+  const filled = Math.round(fraction * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+/** `1m05s`, `12.3s`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return '?';
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${String(Math.round(s - 60 * m)).padStart(2, '0')}s`;
+}

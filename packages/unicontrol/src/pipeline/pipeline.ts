@@ -1,0 +1,204 @@
+// The pipeline users call: load once, generate many.
+
+import { concat, createDevice, tensor, zeros, type ByteSource, type Device, type Tensor } from '@unicontrol/core';
+import { UniControlModel, type ClipTokenizer, type ControlConditions, type LoadCheckpointOptions, type TaskName } from '@unicontrol/model';
+import { classifierFreeGuidance, NoiseGenerator, noiseTensor, sample } from '@unicontrol/sampler';
+import { encodePng } from '../image/index.ts';
+import { taskInfo, type TaskInfo } from '../tasks.ts';
+import { conditionMap, fitCondition, hintTensor } from './conditions.ts';
+import { OptionError, resolveOptions, type ConditionSpec, type GenerateOptions, type RgbaImage } from './options.ts';
+import { outputSize } from './outputSize.ts';
+import { adapterWeightsBySimilarity } from './similarity.ts';
+
+/** One generated image. */
+export interface GeneratedImage {
+  width: number;
+  height: number;
+  /** RGBA pixels, row-major. */
+  rgba: Uint8Array;
+  /** The image as PNG bytes. */
+  png(): Uint8Array;
+}
+
+/** What `generate()` returns. */
+export interface GenerateResult {
+  images: GeneratedImage[];
+  /** The seed used (the one given, or the random one drawn). */
+  seed: bigint;
+  width: number;
+  height: number;
+  /** The condition maps as the model saw them (resized), by task. */
+  conditions: { task: TaskName; map: RgbaImage; weight: number }[];
+  /** Milliseconds per stage. */
+  timings: { condition: number; text: number; sampling: number; decode: number };
+}
+
+/**
+ * UniControl on one device: a loaded model and tokenizer. `generate()` calls run one at a time
+ * (later calls wait for earlier ones), so one pipeline can be shared.
+ */
+export class UniControlPipeline {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly model: UniControlModel,
+    readonly tokenizer: ClipTokenizer,
+  ) {}
+
+  /** Loads weights (path, Blob, ByteSource) onto a device (a new one by default). */
+  static async load(options: { weights: string | Blob | ByteSource; tokenizer: ClipTokenizer; device?: Device } & LoadCheckpointOptions): Promise<UniControlPipeline> {
+    const device = options.device ?? (await createDevice());
+    const model = await UniControlModel.load(device, options.weights, options);
+    return new UniControlPipeline(model, options.tokenizer);
+  }
+
+  get device(): Device {
+    return this.model.device;
+  }
+
+  /** Generates images for a prompt under one or more visual conditions. See `GenerateOptions`. */
+  generate(options: GenerateOptions): Promise<GenerateResult> {
+    const run = this.queue.then(() => this.run(options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Frees the model's GPU memory. */
+  dispose(): void {
+    this.model.dispose();
+  }
+
+  private async run(options: GenerateOptions): Promise<GenerateResult> {
+    const o = resolveOptions(options);
+    const { model, device } = this;
+    const t0 = performance.now();
+    const specs = conditionSpecs(options);
+    const maps = specs.map((s, i) => ({ ...conditionMap(s, specs.length > 1 ? `conditions[${i}]` : 'options'), weight: s.weight ?? 1 }));
+    const { width, height } = outputSize(maps[0].map, o);
+    const fitted = maps.map((m) => ({ ...m, map: fitCondition(m, width, height) }));
+    const instruction = options.instruction ?? fitted.map((m) => m.task.instruction).join(', ');
+    const adapters = await this.adapterWeights(options, fitted);
+    const t1 = performance.now();
+
+    const n = o.samples;
+    const result = await device.scope(async () => {
+      const ids = (texts: string[]): Tensor => tensor(device, this.tokenizer.tokenize(texts), [texts.length, 77], { dtype: 'i32' });
+      const cond = model.encodeText(ids(Array(n).fill(`${o.prompt}, ${o.addedPrompt}`)));
+      // Guess mode as the official inference demo: '' and a zero hint for the unconditional half.
+      const uncond = model.encodeText(ids(Array(n).fill(o.guessMode ? '' : o.negativePrompt)));
+      const taskFeature = model.taskFeature(ids([instruction]));
+      const context = concat([uncond, cond], 0);
+      const hints = new Map(fitted.map((m) => [m, hintTensor(device, m.map, n)]));
+      const conditions: ControlConditions = {
+        adapters: adapters.map((a) => {
+          const hint = hints.get(a.source)!;
+          return { task: a.task, weight: a.weight, hint: concat([o.guessMode ? zeros(device, hint.shape) : hint, hint], 0) };
+        }),
+      };
+      const scales = controlScales(o.strength, o.guessMode, model.controlNet.numControls);
+      await device.sync();
+      const t2 = performance.now();
+
+      const generator = new NoiseGenerator(o.seed);
+      const xT = noiseTensor(device, [n, model.config.unet.inChannels, height / 8, width / 8], generator);
+      const alphasCumprod = model.schedule.alphas_cumprod;
+      if (!alphasCumprod) throw new Error('the checkpoint has no alphas_cumprod schedule buffer');
+      const started = performance.now();
+      const latent = await sample(
+        (x, timestep) => {
+          const t = tensor(device, new Float32Array(2 * n).fill(timestep), [2 * n]);
+          const out = model.applyModel(concat([x, x], 0), t, context, { ...conditions, taskFeature, scales });
+          return classifierFreeGuidance(out, o.guidance).eps;
+        },
+        xT,
+        {
+          sampler: o.sampler,
+          steps: o.steps,
+          eta: o.eta,
+          alphasCumprod,
+          noise: generator,
+          signal: options.signal,
+          onStep: ({ step, total, timestep }) => {
+            const elapsedMs = performance.now() - started;
+            options.onProgress?.({ step, total, timestep, elapsedMs, etaMs: (elapsedMs / (step + 1)) * (total - step - 1) });
+          },
+        },
+      );
+      const t3 = performance.now();
+      const pixels = await toRgba(model.decode(latent));
+      return { pixels, t2, t3 };
+    });
+    const t4 = performance.now();
+    const plane = width * height;
+    const images = Array.from({ length: n }, (_, i) => image(width, height, result.pixels.subarray(i * plane * 4, (i + 1) * plane * 4)));
+    return {
+      images,
+      seed: o.seed,
+      width,
+      height,
+      conditions: fitted.map((m) => ({ task: m.task.name, map: m.map, weight: m.weight })),
+      timings: { condition: t1 - t0, text: result.t2 - t1, sampling: result.t3 - result.t2, decode: t4 - result.t3 },
+    };
+  }
+
+  /** Which adapters read which condition, with what weight. */
+  private async adapterWeights(options: GenerateOptions, fitted: { task: TaskInfo; weight: number; map: RgbaImage }[]) {
+    if (options.instruction === undefined) return fitted.map((m) => ({ source: m, task: m.task.name, weight: m.weight }));
+    if (fitted.length !== 1) throw new OptionError('instruction (an unseen task) takes one condition');
+    const weights = options.adapterWeights ?? (await adapterWeightsBySimilarity(this.model, this.tokenizer, options.instruction)).weights;
+    const entries = Object.entries(weights).filter(([, w]) => w !== 0);
+    if (entries.length === 0) throw new OptionError('adapterWeights must give at least one task a non-zero weight');
+    return entries.map(([name, weight]) => {
+      if (typeof weight !== 'number' || !(weight > 0) || !Number.isFinite(weight)) throw new OptionError(`adapterWeights.${name} must be a positive number, got ${String(weight)}`);
+      return { source: fitted[0], task: taskInfo(name).name, weight };
+    });
+  }
+}
+
+/** The conditions of the options as a list (one condition, or `conditions`). */
+function conditionSpecs(o: GenerateOptions): ConditionSpec[] {
+  if (o.conditions !== undefined) {
+    if (o.task !== undefined || o.condition !== undefined || o.image !== undefined) throw new OptionError('give either conditions or task with condition/image, not both');
+    if (!Array.isArray(o.conditions) || o.conditions.length === 0) throw new OptionError('conditions must be a non-empty array');
+    return o.conditions;
+  }
+  if (o.instruction !== undefined) {
+    // An unseen task has no preprocessor: the known adapters read the map as given (resized bilinearly).
+    if (typeof o.instruction !== 'string' || o.instruction.trim() === '') throw new OptionError('instruction must be a non-empty string');
+    if (o.condition === undefined || o.image !== undefined || o.task !== undefined) {
+      throw new OptionError('an unseen task (instruction) takes its condition map as condition, without task or image');
+    }
+    return [{ task: 'control_img', condition: o.condition }];
+  }
+  if (o.task === undefined) throw new OptionError('task is required (or conditions, or instruction for an unseen task)');
+  return [{ task: o.task, condition: o.condition, image: o.image, preprocess: o.preprocess }];
+}
+
+/**
+ * Control scales of the official demo: `strength` for every residual, or in guess mode
+ * strength·0.825^(12−i) over the 13 residuals (paired by position; a model with N residuals uses
+ * the first N, as Python's zip does).
+ */
+export function controlScales(strength: number, guessMode: boolean, count: number): number[] {
+  const n = Math.max(13, count);
+  return Array.from({ length: count }, (_, i) => (guessMode ? strength * 0.825 ** (n - 1 - i) : strength));
+}
+
+/** Decoded images `[n, 3, H, W]` → RGBA bytes as the demo converts them: (x·127.5 + 127.5) clipped, truncated. */
+async function toRgba(x: Tensor): Promise<Uint8Array> {
+  const [n, , h, w] = x.shape;
+  const v = (await x.read()) as Float32Array;
+  const plane = h * w;
+  const out = new Uint8Array(n * plane * 4);
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < plane; i++) {
+      for (let c = 0; c < 3; c++) out[(b * plane + i) * 4 + c] = Math.trunc(Math.min(255, Math.max(0, v[(b * 3 + c) * plane + i] * 127.5 + 127.5)));
+      out[(b * plane + i) * 4 + 3] = 255;
+    }
+  return out;
+}
+
+function image(width: number, height: number, rgba: Uint8Array): GeneratedImage {
+  return { width, height, rgba, png: () => encodePng({ width, height, data: rgba }) };
+}
+

@@ -1,0 +1,157 @@
+// The generate pipeline on the oracle's tiny weights (random, so images are noise; what is tested is
+// the plumbing): sizes, determinism, guess mode, several conditions, unseen tasks, validation,
+// cancellation, queuing, and the CLI.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDevice } from '@unicontrol/core';
+import { UniControlModel } from '@unicontrol/model';
+import { decodePng, encodePng, readTokenizer, UniControlPipeline, type RgbaImage } from '../src/index.ts';
+
+const SHARED = fileURLToPath(new URL('../../../../shared/', import.meta.url));
+const TINY = `${SHARED}fixtures/tiny/`;
+const VOCAB = `${SHARED}clip/bpe_simple_vocab_16e6.txt.gz`;
+const HAVE_SHARED = existsSync(`${TINY}model.safetensors`) && existsSync(VOCAB);
+if (process.env.CI && !HAVE_SHARED) throw new Error(`${SHARED} is missing (CI is set, so these tests fail rather than skip)`);
+const BIN = fileURLToPath(new URL('../bin/unicontrol.js', import.meta.url));
+
+/** A photo-like test image: a gradient with a bright square. */
+function photo(width: number, height: number): RgbaImage {
+  const data = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const inside = x > width / 4 && x < (3 * width) / 4 && y > height / 4 && y < (3 * height) / 4;
+      const i = 4 * (y * width + x);
+      data.set([inside ? 230 : (x * 255) / width, inside ? 220 : (y * 255) / height, inside ? 40 : 128, 255], i);
+    }
+  return { width, height, data };
+}
+
+describe.skipIf(!HAVE_SHARED)('UniControlPipeline (tiny weights)', () => {
+  let pipeline: UniControlPipeline;
+  beforeAll(async () => {
+    const device = await createDevice();
+    const model = await UniControlModel.load(device, `${TINY}model.safetensors`, { settings: { unetHeads: 2, clipHeads: 2 } });
+    pipeline = new UniControlPipeline(model, await readTokenizer(VOCAB));
+  });
+  afterAll(() => {
+    pipeline?.dispose();
+    pipeline?.device.destroy();
+  });
+
+  const base = { prompt: 'a red house', task: 'canny', image: photo(80, 64), steps: 3, seed: 1234, resolution: 64 };
+
+  it('writes an image of the requested size; the same seed gives identical PNG bytes, another seed differs', async () => {
+    const a = await pipeline.generate({ ...base, width: 100, height: 70 });
+    expect([a.width, a.height]).toEqual([128, 64]);
+    const png = a.images[0].png();
+    const decoded = decodePng(png);
+    expect([decoded.width, decoded.height]).toEqual([128, 64]);
+    const b = await pipeline.generate({ ...base, width: 100, height: 70 });
+    expect(Buffer.from(b.images[0].png()).equals(Buffer.from(png))).toBe(true);
+    const c = await pipeline.generate({ ...base, width: 100, height: 70, seed: 1235 });
+    expect(Buffer.from(c.images[0].png()).equals(Buffer.from(png))).toBe(false);
+    expect(a.seed).toBe(1234n);
+    expect(a.conditions[0].task).toBe('control_canny');
+    expect([a.conditions[0].map.width, a.conditions[0].map.height]).toEqual([128, 64]);
+  });
+
+  it("sizes from the condition like the official resize_image: short side = resolution, multiples of 64", async () => {
+    const r = await pipeline.generate({ ...base, image: photo(150, 100), resolution: 64, steps: 1 });
+    expect([r.width, r.height]).toEqual([128, 64]);
+  });
+
+  it('runs every sampler, guess mode, several samples, and several conditions', async () => {
+    for (const sampler of ['ddim', 'ddpm', 'dpmpp2m'] as const) {
+      const r = await pipeline.generate({ ...base, sampler, width: 64, height: 64, steps: 2, eta: sampler === 'ddim' ? 0.5 : 0 });
+      expect(r.images[0].rgba.some((v, i) => i % 4 !== 3 && v !== r.images[0].rgba[0])).toBe(true);
+    }
+    const guess = await pipeline.generate({ ...base, guessMode: true, samples: 2, width: 64, height: 64 });
+    expect(guess.images).toHaveLength(2);
+    const seg = photo(64, 64);
+    const mixed = await pipeline.generate({
+      prompt: 'a room',
+      conditions: [
+        { task: 'canny', image: photo(64, 64), weight: 2 },
+        { task: 'seg', condition: seg, weight: 1 },
+      ],
+      steps: 2,
+      seed: 5,
+      resolution: 64,
+    });
+    expect(mixed.conditions.map((c) => [c.task, c.weight])).toEqual([
+      ['control_canny', 2],
+      ['control_seg', 1],
+    ]);
+  });
+
+  it('an unseen task reads the condition through adapters weighted by hand or by instruction similarity', async () => {
+    const cond = encodePng(photo(64, 64));
+    const map = decodePng(cond);
+    const byHand = await pipeline.generate({ prompt: 'x', instruction: 'line drawing to image', condition: map, adapterWeights: { hedsketch: 1, canny: 1 }, steps: 1, seed: 3, resolution: 64 });
+    const similar = await pipeline.generate({ prompt: 'x', instruction: 'line drawing to image', condition: map, steps: 1, seed: 3, resolution: 64 });
+    expect(byHand.images[0].rgba.length).toBe(64 * 64 * 4);
+    expect(similar.images[0].rgba.length).toBe(64 * 64 * 4);
+  });
+
+  it('validates options up front with errors naming them', async () => {
+    const bad = (o: object) => pipeline.generate({ ...base, ...o } as Parameters<UniControlPipeline['generate']>[0]);
+    await expect(bad({ steps: 0 })).rejects.toThrow('steps must be an integer from 1 to 1000, got 0');
+    await expect(bad({ guidance: Number.NaN })).rejects.toThrow('guidance must be a number from 0 to 100, got NaN');
+    await expect(bad({ task: 'magic' })).rejects.toThrow(/unknown task "magic": expected one of hed, canny/);
+    await expect(bad({ seed: 2 ** 53 + 2 })).rejects.toThrow(/pass larger seeds as a bigint/);
+    await expect(bad({ seed: -1 })).rejects.toThrow('seed must be an integer from 0 to 2^64 − 1, got -1');
+    await expect(bad({ condition: photo(8, 8) })).rejects.toThrow('give either condition or image, not both');
+    await expect(bad({ task: 'depth' })).rejects.toThrow(/has no built-in preprocessor; pass its condition map/);
+    await expect(bad({ sampler: 'euler' })).rejects.toThrow('sampler must be one of ddim, ddpm, dpmpp2m, got "euler"');
+    const big = await pipeline.generate({ ...base, seed: 2n ** 64n - 1n, steps: 1 });
+    expect(big.seed).toBe(2n ** 64n - 1n);
+  });
+
+  it('cancels within a step, frees what it held, and the next call works; concurrent calls equal sequential ones', async () => {
+    const device = pipeline.device;
+    const before = device.memory();
+    const abort = new AbortController();
+    let steps = 0;
+    const run = pipeline.generate({
+      ...base,
+      steps: 10,
+      signal: abort.signal,
+      onProgress: () => {
+        if (++steps === 2) abort.abort(new Error('stop'));
+      },
+    });
+    await expect(run).rejects.toThrow('stop');
+    expect(steps).toBe(2);
+    expect(device.memory().liveBytes).toBe(before.liveBytes);
+    expect(device.memory().liveBuffers).toBe(before.liveBuffers);
+
+    const sequential = [await pipeline.generate({ ...base, seed: 1 }), await pipeline.generate({ ...base, seed: 2 })];
+    const concurrent = await Promise.all([pipeline.generate({ ...base, seed: 1 }), pipeline.generate({ ...base, seed: 2 })]);
+    for (let i = 0; i < 2; i++) expect(concurrent[i].images[0].rgba).toEqual(sequential[i].images[0].rgba);
+    expect(device.memory().liveBytes).toBe(before.liveBytes);
+  });
+
+  it('the CLI writes a PNG of the requested size, identical bytes for the same seed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'generate-'));
+    writeFileSync(join(dir, 'photo.png'), encodePng(photo(64, 64)));
+    const run = (out: string) =>
+      spawnSync(
+        process.execPath,
+        [BIN, 'generate', '--heads', '2', '--clip-heads', '2', '--weights', `${TINY}model.safetensors`, '--vocab', VOCAB, '--task', 'canny', '--image', join(dir, 'photo.png'), '--prompt', 'a cat', '--steps', '2', '--seed', '42', '--width', '128', '--height', '64', '--out', out, '--json'],
+        { encoding: 'utf8' },
+      );
+    const a = run(join(dir, 'a.png'));
+    expect(a.status, a.stderr).toBe(0);
+    const summary = JSON.parse(a.stdout) as { files: string[]; seed: string; width: number; height: number };
+    expect(summary).toMatchObject({ seed: '42', width: 128, height: 64 });
+    const png = readFileSync(join(dir, 'a.png'));
+    expect([decodePng(png).width, decodePng(png).height]).toEqual([128, 64]);
+    expect(run(join(dir, 'b.png')).status).toBe(0);
+    expect(readFileSync(join(dir, 'b.png')).equals(png)).toBe(true);
+  });
+});
