@@ -60,6 +60,12 @@ describe.skipIf(!HAVE_SHARED)('UniControlPipeline (tiny weights)', () => {
     expect([a.conditions[0].map.width, a.conditions[0].map.height]).toEqual([128, 64]);
   });
 
+  it('reports progress in order with ETA, and latent previews when asked', async () => {
+    const seen: { step: number; preview?: { width: number; height: number } }[] = [];
+    await pipeline.generate({ ...base, steps: 4, preview: 2, onProgress: (p) => seen.push({ step: p.step, preview: p.preview && { width: p.preview.width, height: p.preview.height } }) });
+    expect(seen).toEqual([{ step: 0 }, { step: 1, preview: { width: 8, height: 8 } }, { step: 2 }, { step: 3, preview: { width: 8, height: 8 } }]);
+  });
+
   it("sizes from the condition like the official resize_image: short side = resolution, multiples of 64", async () => {
     const r = await pipeline.generate({ ...base, image: photo(150, 100), resolution: 64, steps: 1 });
     expect([r.width, r.height]).toEqual([128, 64]);

@@ -3,7 +3,7 @@
 
 import { tensor, type Device, type Tensor } from '@unicontrol/core';
 import { CONDITIONS } from '../conditions/index.ts';
-import { resizeBilinear, resizeNearest, toHintTensor } from '../image/index.ts';
+import { flattenAlpha, resizeBilinear, resizeNearest, toHintTensor } from '../image/index.ts';
 import { taskInfo, type TaskInfo } from '../tasks.ts';
 import { OptionError, type ConditionSpec, type RgbaImage } from './options.ts';
 
@@ -29,12 +29,13 @@ export function conditionMap(spec: ConditionSpec, where: string): { task: TaskIn
   const condition = checkImage(`${where}.condition`, spec.condition);
   const image = checkImage(`${where}.image`, spec.image);
   if (condition && image) throw new OptionError(`${where}: give either condition or image, not both`);
-  if (condition) return { task, map: condition };
+  // Transparent pixels over white, as the official app's HWC3 does with RGBA inputs.
+  if (condition) return { task, map: flattenAlpha(condition) };
   if (!image) throw new OptionError(`${where}: task ${task.name} needs a condition map (condition) or a photo (image)`);
   if (!task.preprocessor) {
     throw new OptionError(`${where}: task ${task.name} has no built-in preprocessor; pass its condition map (${task.condition}) as condition`);
   }
-  return { task, map: CONDITIONS[task.preprocessor].run(image, spec.preprocess ?? {}) };
+  return { task, map: CONDITIONS[task.preprocessor].run(flattenAlpha(image), spec.preprocess ?? {}) };
 }
 
 /** Resizes a condition map to the output size with the resampling its kind needs. */

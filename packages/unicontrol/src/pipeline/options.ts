@@ -27,6 +27,8 @@ export interface Progress {
   elapsedMs: number;
   /** Estimated time left for sampling, from the mean step time so far. */
   etaMs: number;
+  /** With `preview`: the step's x̂₀ estimate of the first sample, at 1/8 size (a linear latent→RGB map, no VAE). */
+  preview?: RgbaImage;
 }
 
 /** What `generate()` takes. Defaults are those of the official UniControl demo. */
@@ -64,6 +66,8 @@ export interface GenerateOptions {
   resolution?: number;
   sampler?: 'ddim' | 'ddpm' | 'dpmpp2m';
   onProgress?: (p: Progress) => void;
+  /** Attach a preview to the progress of every `preview`-th step (true: every step). Costs a small readback per preview. */
+  preview?: boolean | number;
   signal?: AbortSignal;
 }
 

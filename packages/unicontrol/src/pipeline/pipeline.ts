@@ -8,6 +8,7 @@ import { taskInfo, type TaskInfo } from '../tasks.ts';
 import { conditionMap, fitCondition, hintTensor } from './conditions.ts';
 import { OptionError, resolveOptions, type ConditionSpec, type GenerateOptions, type RgbaImage } from './options.ts';
 import { outputSize } from './outputSize.ts';
+import { latentPreview } from './preview.ts';
 import { adapterWeightsBySimilarity } from './similarity.ts';
 
 /** One generated image. */
@@ -104,6 +105,10 @@ export class UniControlPipeline {
       const alphasCumprod = model.schedule.alphas_cumprod;
       if (!alphasCumprod) throw new Error('the checkpoint has no alphas_cumprod schedule buffer');
       const started = performance.now();
+      const every = options.preview === true ? 1 : typeof options.preview === 'number' ? options.preview : 0;
+      if (!Number.isInteger(every) || every < 0) throw new OptionError(`preview must be true, false or a whole number of steps, got ${String(options.preview)}`);
+      // Progress reports run in order; a preview waits for its readback without holding up sampling.
+      let reports: Promise<void> = Promise.resolve();
       const latent = await sample(
         (x, timestep) => {
           const t = tensor(device, new Float32Array(2 * n).fill(timestep), [2 * n]);
@@ -118,12 +123,16 @@ export class UniControlPipeline {
           alphasCumprod,
           noise: generator,
           signal: options.signal,
-          onStep: ({ step, total, timestep }) => {
+          onStep: ({ step, total, timestep, predX0 }) => {
             const elapsedMs = performance.now() - started;
-            options.onProgress?.({ step, total, timestep, elapsedMs, etaMs: (elapsedMs / (step + 1)) * (total - step - 1) });
+            const progress = { step, total, timestep, elapsedMs, etaMs: (elapsedMs / (step + 1)) * (total - step - 1) };
+            const wantPreview = every > 0 && ((step + 1) % every === 0 || step === total - 1);
+            const preview = wantPreview ? latentPreview(predX0.keep()).finally(() => predX0.dispose()) : undefined;
+            reports = reports.then(async () => options.onProgress?.({ ...progress, preview: await preview }));
           },
         },
       );
+      await reports;
       const t3 = performance.now();
       const pixels = await toRgba(model.decode(latent));
       return { pixels, t2, t3 };
