@@ -14,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { FileHandle } from 'node:fs/promises';
 import { toHalf } from '@unicontrol/core';
+import { SCHEDULE_BUFFERS } from '@unicontrol/model';
 
 /** One state-dict entry as listed in real_keys.json (`dtype` a torch name like `float32`) or a safetensors header (`F32`). */
 export interface KeySpec {
@@ -64,21 +65,7 @@ export interface CheckpointPlan {
 export const INIT = { biasStd: 0.05, normWeightStd: 0.1, normBiasStd: 0.1, embeddingStd: 0.3 } as const;
 
 /** LatentDiffusion's buffers (no key prefix): real values from the linear beta schedule. */
-export const SCHEDULE_NAMES = [
-  'betas',
-  'alphas_cumprod',
-  'alphas_cumprod_prev',
-  'sqrt_alphas_cumprod',
-  'sqrt_one_minus_alphas_cumprod',
-  'log_one_minus_alphas_cumprod',
-  'sqrt_recip_alphas_cumprod',
-  'sqrt_recipm1_alphas_cumprod',
-  'posterior_variance',
-  'posterior_log_variance_clipped',
-  'posterior_mean_coef1',
-  'posterior_mean_coef2',
-  'logvar',
-] as const;
+export const SCHEDULE_NAMES = SCHEDULE_BUFFERS;
 
 /** Elements generated per chunk (4 MiB as float32). Even, so normal pairs never straddle chunks. */
 const CHUNK_ELEMENTS = 1 << 20;

@@ -20,23 +20,11 @@ import {
 } from '../src/conditions/index.ts';
 import type { RgbaImage } from '../src/image/index.ts';
 import { TASK_INFO } from '../src/tasks.ts';
+import { randomBytes, randomImage } from './testImages.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Test images
 
-function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) & 255;
-  }
-  return out;
-}
-
-const randomImage = (width: number, height: number, seed: number) => ({ width, height, data: randomBytes(width * height * 4, seed) });
 
 /** Same generator as the one the OpenCV hashes were made from (see image.test.ts); RGBA with alpha from the pattern. */
 function pattern(width: number, height: number): RgbaImage {

@@ -18,26 +18,11 @@ import {
   toHintTensor,
   type RgbaImage,
 } from '../src/image/index.ts';
+import { randomBytes, randomImage } from './testImages.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Test images
 
-/** Deterministic pseudo-random bytes (xorshift32). */
-function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) & 255;
-  }
-  return out;
-}
-
-function randomImage(width: number, height: number, seed: number): RgbaImage {
-  return { width, height, data: randomBytes(width * height * 4, seed) };
-}
 
 /**
  * The image the OpenCV hashes below were made from: a bright rectangle in the lower right, a
