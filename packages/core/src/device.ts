@@ -54,6 +54,8 @@ const LIMITS_WANTED = [
  */
 export class Device {
   readonly pool: BufferPool;
+  private work = { dispatches: 0, flops: 0 };
+  private submitsAtReset = 0;
   readonly pipelines: PipelineCache;
   readonly recorder: Recorder;
   readonly scopes = new ScopeStack();
@@ -153,7 +155,23 @@ export class Device {
       return { buffer: t.buffer, size: Math.min(t.buffer.size, limit) };
     });
     const [x, y = 1, z = 1] = launch.workgroups;
+    this.work.dispatches++;
+    this.work.flops += launch.flops ?? 0;
     this.recorder.dispatch(pipeline, layout, bindings, launch.params ?? null, [x, y, z], launch.cost ?? 0);
+  }
+
+  /**
+   * Work recorded since the device was made or `resetCounters()`: kernel dispatches, queue
+   * submissions, and FLOPs (2 × multiply-adds of convolutions, matrix products and attention,
+   * counted as the direct algorithm).
+   */
+  counters(): { dispatches: number; submits: number; flops: number } {
+    return { ...this.work, submits: this.recorder.submits - this.submitsAtReset };
+  }
+
+  resetCounters(): void {
+    this.work = { dispatches: 0, flops: 0 };
+    this.submitsAtReset = this.recorder.submits;
   }
 
   /** Frees the pool, the pipelines and the GPU device. Tensors of this device become unusable. */
@@ -175,6 +193,11 @@ export interface KernelLaunch {
   workgroups: readonly [number, number?, number?];
   /** Work estimate, FLOPs + 4 × bytes moved, from which the quiet wait predicts GPU time. */
   cost?: number;
+  /**
+   * The op's useful floating-point work for `Device.counters()`: 2 × the multiply-adds of the direct
+   * algorithm (convolutions, matrix products, attention), whatever algorithm the kernel runs.
+   */
+  flops?: number;
   /** The shader uses subgroup builtins; check `hasSubgroups(device)` first. */
   subgroups?: boolean;
 }

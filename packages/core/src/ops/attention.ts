@@ -100,6 +100,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
       params: new Params().u32(lq, lk, heads, rows).f32(scale).bytes(),
       workgroups: grid(workgroups),
       cost: flops + 4 * (q.bytes + out.bytes + ((k.bytes + v.bytes) * workgroups) / groups),
+      flops: 4 * groups * lq * lk * d,
     });
     return out;
   }
@@ -115,6 +116,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
     params: new Params().u32(lq, lk, heads, tiles, groups).f32(scale * Math.LOG2E).u32(d / 4).bytes(),
     workgroups: grid(groups * tiles),
     cost: flops + 4 * (q.bytes + out.bytes + (k.bytes + v.bytes) * tiles),
+    flops: 4 * groups * lq * lk * d,
   };
   q.device.run({ ...launch, subgroups: subgroup });
   return out;

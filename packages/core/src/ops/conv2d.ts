@@ -100,7 +100,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   });
   const epilogue = (bias ? 1 : 0) | (activation === 'silu' ? 2 : 0) | (residual ? 4 : 0);
   if (variant === 'winograd') {
-    winograd(x, weight, y, { bias, residual, inputScale, padY, padX, epilogue });
+    winograd(x, weight, y, { bias, residual, inputScale, padY, padX, epilogue, flops: 2 * batch * outC * npx * K });
     return y;
   }
   // The input scale sits in the inner loop, so it is a constant; the epilogue is a runtime flag set.
@@ -120,6 +120,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
     params: new Params().u32(inC, H, W, outC, OH, OW, strideY, strideX, padY, padX, K, epilogue).bytes(),
     workgroups: [gx, gy, batch] as const,
     cost: (subgroup ? 1 : NAIVE_SLOWDOWN) * (2 * batch * outC * npx * K + BYTES[x.dtype] * 4 * (x.size + weight.size + 2 * y.size)),
+    flops: 2 * batch * outC * npx * K,
   };
   device.run({ ...launch, subgroups: subgroup });
   return y;
@@ -180,7 +181,7 @@ function winograd(
   x: Tensor,
   weight: Tensor,
   y: Tensor,
-  o: { bias?: Tensor; residual?: Tensor; inputScale?: Tensor; padY: number; padX: number; epilogue: number },
+  o: { bias?: Tensor; residual?: Tensor; inputScale?: Tensor; padY: number; padX: number; epilogue: number; flops: number },
 ): void {
   const device = x.device;
   const [batch, inC, H, W] = x.shape;
@@ -211,7 +212,7 @@ function winograd(
       workgroups: grid(Math.ceil((tiles * inC) / 64)),
       cost: tiles * inC * (100 + 4 * (16 * BYTES[x.dtype] + 64)),
     });
-    const m = matmul(v, u); // [16, tiles, outC]
+    const m = matmul(v, u, { countFlops: false }); // [16, tiles, outC]
     device.run({
       shader: 'conv2d_winograd_output',
       types,
@@ -220,6 +221,7 @@ function winograd(
       params: new Params().u32(outC, OH, OW, tilesY, tilesX, tiles, o.epilogue, 0).bytes(),
       workgroups: grid(Math.ceil((tiles * outC) / 64)),
       cost: tiles * outC * (60 + 4 * (64 + 8 * BYTES[x.dtype])),
+      flops: o.flops, // the direct algorithm's count, not the 2.25× fewer multiplications done
     });
   });
 }

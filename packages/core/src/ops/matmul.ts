@@ -24,6 +24,8 @@ export interface MatmulOptions {
   /** `[N]`, added to every row of the result. */
   bias?: Tensor;
   variant?: string;
+  /** @internal false when a caller counts the FLOPs itself (Winograd counts its direct equivalent). */
+  countFlops?: boolean;
 }
 
 /**
@@ -127,6 +129,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       params: params(first),
       workgroups: [groups[0], groups[1], count],
       cost: (subgroup ? 1 : NAIVE_SLOWDOWN) * count * (2 * gemm.M * gemm.N * gemm.K + BYTES[a.dtype] * 4 * (gemm.M * gemm.K + gemm.K * gemm.N + gemm.M * gemm.N)),
+      flops: options.countFlops === false ? 0 : 2 * count * gemm.M * gemm.N * gemm.K,
     };
     device.run({ ...launch, subgroups: subgroup });
   }
