@@ -12,7 +12,7 @@ export class Conv2d {
 
   constructor(
     w: WeightScope,
-    private readonly geometry: { stride?: number; padding?: number } = {},
+    readonly geometry: { stride?: number; padding?: number } = {},
   ) {
     this.weight = w.get('weight');
     this.bias = w.get('bias');
@@ -41,12 +41,12 @@ export class Linear {
 
 /** nn.GroupNorm with Stable Diffusion's 32 groups; `silu` fuses the SiLU that usually follows. */
 export class GroupNorm {
-  private readonly weight: Tensor;
-  private readonly bias: Tensor;
+  readonly weight: Tensor;
+  readonly bias: Tensor;
 
   constructor(
     w: WeightScope,
-    private readonly eps: number,
+    readonly eps: number,
   ) {
     this.weight = w.get('weight');
     this.bias = w.get('bias');

@@ -2,6 +2,7 @@ import { ShapeError, clamp, fmt, mulScalar, sliceAxis, type Tensor } from '@unic
 import type { VaeConfig } from '../config.ts';
 import { Conv2d } from '../nn/layers.ts';
 import type { WeightScope } from '../weights/weights.ts';
+import type { BlockLimit } from './channelParts.ts';
 import { Decoder } from './decoder.ts';
 import { Encoder } from './encoder.ts';
 
@@ -27,13 +28,18 @@ export class Autoencoder {
   private readonly quantConv: Conv2d;
   private readonly postQuantConv: Conv2d;
 
-  /** @param w the checkpoint's `first_stage_model` scope */
+  /**
+   * @param w the checkpoint's `first_stage_model` scope
+   * @param blocks activations beyond the storage binding limit (the decoder's 256-channel
+   *   512x512 ones in float32) are held as channel blocks of at most this many bytes
+   */
   constructor(
     w: WeightScope,
     readonly config: VaeConfig,
+    blocks: BlockLimit = {},
   ) {
-    this.encoder = new Encoder(w.at('encoder'), config);
-    this.decoder = new Decoder(w.at('decoder'), config);
+    this.encoder = new Encoder(w.at('encoder'), config, blocks);
+    this.decoder = new Decoder(w.at('decoder'), config, blocks);
     this.quantConv = new Conv2d(w.at('quant_conv'));
     this.postQuantConv = new Conv2d(w.at('post_quant_conv'));
   }

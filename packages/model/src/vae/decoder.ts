@@ -1,7 +1,8 @@
-import { upsampleNearest2x, type Tensor } from '@unicontrol/core';
+import type { Tensor } from '@unicontrol/core';
 import type { VaeConfig } from '../config.ts';
 import { Conv2d, GroupNorm } from '../nn/layers.ts';
 import type { WeightScope } from '../weights/weights.ts';
+import { convParts, normParts, upsampleParts, whole, type BlockLimit } from './channelParts.ts';
 import { midSteps } from './midBlock.ts';
 import { ResnetBlock } from './resnetBlock.ts';
 import { runSteps, type Step } from './steps.ts';
@@ -14,24 +15,24 @@ import { runSteps, type Step } from './steps.ts';
 export class Decoder {
   private readonly steps: Step[] = [];
 
-  constructor(w: WeightScope, c: VaeConfig) {
+  constructor(w: WeightScope, c: VaeConfig, blocks: BlockLimit = {}) {
     const convIn = new Conv2d(w.at('conv_in'), { padding: 1 });
-    this.steps.push((z) => convIn.forward(z));
-    this.steps.push(...midSteps(w.at('mid'), c.normEps));
+    this.steps.push((z) => convParts(convIn, z, blocks));
+    this.steps.push(...midSteps(w.at('mid'), c.normEps, blocks));
     for (let level = c.chMult.length - 1; level >= 0; level--) {
       const up = w.at(`up.${level}`);
       for (let r = 0; r <= c.numResBlocks; r++) {
-        const block = new ResnetBlock(up.at(`block.${r}`), c.normEps);
+        const block = new ResnetBlock(up.at(`block.${r}`), c.normEps, blocks);
         this.steps.push((h) => block.forward(h));
       }
       if (level > 0) {
         const conv = new Conv2d(up.at('upsample.conv'), { padding: 1 });
-        this.steps.push((h) => conv.forward(upsampleNearest2x(h)));
+        this.steps.push((h) => convParts(conv, upsampleParts(h, blocks), blocks));
       }
     }
     const normOut = new GroupNorm(w.at('norm_out'), c.normEps);
     const convOut = new Conv2d(w.at('conv_out'), { padding: 1 });
-    this.steps.push((h) => convOut.forward(normOut.forward(h, { silu: true })));
+    this.steps.push((h) => convParts(convOut, normParts(normOut, h, true), blocks));
   }
 
   /**
@@ -39,6 +40,6 @@ export class Decoder {
    * @returns `[batch, outChannels, h·2^(levels−1), w·2^(levels−1)]`
    */
   forward(z: Tensor): Tensor {
-    return runSteps(z, this.steps);
+    return whole(runSteps(z, this.steps));
   }
 }

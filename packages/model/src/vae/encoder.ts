@@ -3,6 +3,7 @@ import type { VaeConfig } from '../config.ts';
 import { Conv2d, GroupNorm } from '../nn/layers.ts';
 import type { WeightScope } from '../weights/weights.ts';
 import { Downsample } from './downsample.ts';
+import { convParts, normParts, whole, type BlockLimit } from './channelParts.ts';
 import { midSteps } from './midBlock.ts';
 import { ResnetBlock } from './resnetBlock.ts';
 import { runSteps, type Step } from './steps.ts';
@@ -15,24 +16,24 @@ import { runSteps, type Step } from './steps.ts';
 export class Encoder {
   private readonly steps: Step[] = [];
 
-  constructor(w: WeightScope, c: VaeConfig) {
+  constructor(w: WeightScope, c: VaeConfig, blocks: BlockLimit = {}) {
     const convIn = new Conv2d(w.at('conv_in'), { padding: 1 });
-    this.steps.push((x) => convIn.forward(x));
+    this.steps.push((x) => convParts(convIn, x, blocks));
     c.chMult.forEach((_, level) => {
       const down = w.at(`down.${level}`);
       for (let r = 0; r < c.numResBlocks; r++) {
-        const block = new ResnetBlock(down.at(`block.${r}`), c.normEps);
+        const block = new ResnetBlock(down.at(`block.${r}`), c.normEps, blocks);
         this.steps.push((h) => block.forward(h));
       }
       if (level < c.chMult.length - 1) {
         const downsample = new Downsample(down.at('downsample'));
-        this.steps.push((h) => downsample.forward(h));
+        this.steps.push((h) => [downsample.forward(whole(h))]);
       }
     });
-    this.steps.push(...midSteps(w.at('mid'), c.normEps));
+    this.steps.push(...midSteps(w.at('mid'), c.normEps, blocks));
     const normOut = new GroupNorm(w.at('norm_out'), c.normEps);
     const convOut = new Conv2d(w.at('conv_out'), { padding: 1 });
-    this.steps.push((h) => convOut.forward(normOut.forward(h, { silu: true })));
+    this.steps.push((h) => convParts(convOut, normParts(normOut, h, true), blocks));
   }
 
   /**
@@ -40,6 +41,6 @@ export class Encoder {
    * @returns moments `[batch, 2·zChannels, H/2^(levels−1), W/2^(levels−1)]`
    */
   forward(x: Tensor): Tensor {
-    return runSteps(x, this.steps);
+    return whole(runSteps(x, this.steps));
   }
 }

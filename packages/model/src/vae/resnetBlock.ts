@@ -1,6 +1,6 @@
-import type { Tensor } from '@unicontrol/core';
 import { Conv2d, GroupNorm } from '../nn/layers.ts';
 import type { WeightScope } from '../weights/weights.ts';
+import { convParts, normParts, type BlockLimit, type Parts } from './channelParts.ts';
 
 /**
  * The VAE's ResnetBlock (ldm `ResnetBlock` without a time embedding): GN+SiLU, 3x3 conv, GN+SiLU,
@@ -14,7 +14,11 @@ export class ResnetBlock {
   private readonly conv2: Conv2d;
   private readonly shortcut?: Conv2d;
 
-  constructor(w: WeightScope, eps: number) {
+  constructor(
+    w: WeightScope,
+    eps: number,
+    private readonly blocks: BlockLimit,
+  ) {
     this.norm1 = new GroupNorm(w.at('norm1'), eps);
     this.conv1 = new Conv2d(w.at('conv1'), { padding: 1 });
     this.norm2 = new GroupNorm(w.at('norm2'), eps);
@@ -22,10 +26,10 @@ export class ResnetBlock {
     if (w.has('nin_shortcut.weight')) this.shortcut = new Conv2d(w.at('nin_shortcut'));
   }
 
-  /** `x` `[batch, inC, H, W]` → `[batch, outC, H, W]`. */
-  forward(x: Tensor): Tensor {
-    const h = this.conv1.forward(this.norm1.forward(x, { silu: true }));
-    const skip = this.shortcut ? this.shortcut.forward(x) : x;
-    return this.conv2.forward(this.norm2.forward(h, { silu: true }), { residual: skip });
+  /** `x` `[batch, inC, H, W]` → `[batch, outC, H, W]`, as channel blocks when too big for one binding. */
+  forward(x: Parts): Parts {
+    const h = convParts(this.conv1, normParts(this.norm1, x, true), this.blocks);
+    const skip = this.shortcut ? convParts(this.shortcut, x, this.blocks) : x;
+    return convParts(this.conv2, normParts(this.norm2, h, true), this.blocks, skip);
   }
 }

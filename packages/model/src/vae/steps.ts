@@ -1,7 +1,8 @@
 import type { Tensor } from '@unicontrol/core';
+import type { Parts } from './channelParts.ts';
 
-/** One layer of a sequential network: `[batch, C, H, W]` in, a new tensor out. */
-export type Step = (x: Tensor) => Tensor;
+/** One layer of a sequential network: a `[batch, C, H, W]` activation (as channel blocks) in, a new one out. */
+export type Step = (x: Parts) => Parts;
 
 /**
  * Runs `steps` in order on `x`, each in its own scope, freeing every intermediate result as soon
@@ -9,11 +10,11 @@ export type Step = (x: Tensor) => Tensor;
  * until the caller's scope closes would hold gigabytes, this holds about one step's worth.
  * `x` itself is never freed (it belongs to the caller).
  */
-export function runSteps(x: Tensor, steps: readonly Step[]): Tensor {
-  let h = x;
+export function runSteps(x: Tensor, steps: readonly Step[]): Parts {
+  let h: Parts = [x];
   for (const step of steps) {
     const next = x.device.scope(() => step(h));
-    if (h !== x && h !== next) h.dispose();
+    for (const t of h) if (t !== x && !next.includes(t)) t.dispose();
     h = next;
   }
   return h;
