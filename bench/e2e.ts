@@ -1,31 +1,29 @@
 // End-to-end benchmark on a full-size UniControl checkpoint (by default the synthetic one that
-// `npm run weights:synthetic` writes): load, text encode, one guided ControlNet + UNet step,
-// VAE decode. Reports wall time per case (first run includes pipeline compilation), process RSS
-// and GPU bytes at peak.
+// `npm run weights:synthetic` writes): one guided ControlNet + UNet step (batch 2) at 32x32 and
+// 64x64 latents, a text encode, VAE decodes at 256 and 512 px; float32 and float16 storage.
+// Per case: a first run (compiles pipelines), then timed runs; median seconds, GFLOP (direct
+// algorithm, from Device.counters()), achieved GFLOP/s, peak GPU bytes, dispatches per run.
 //
-//   npm run bench:e2e [-- --weights FILE] [--dtype f32|f16] [--runs N] [--cases a,b] [--json FILE]
+//   npm run bench:e2e [-- --weights FILE] [--dtype f32,f16] [--cases a,b] [--runs N] [--no-probe] [--json FILE]
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createDevice, tensor, type Device, type Tensor } from '@unicontrol/core';
 import { UniControlModel } from '@unicontrol/model';
+import { fmaPeak } from './fma-probe.ts';
+import { median } from './timing.ts';
 
 const { values: args } = parseArgs({
   options: {
     weights: { type: 'string', default: 'weights/synthetic-unicontrol-v1.1.safetensors' },
     dtype: { type: 'string', default: 'f32' },
-    runs: { type: 'string', default: '2' },
     cases: { type: 'string' },
+    runs: { type: 'string', default: '1' },
+    'no-probe': { type: 'boolean', default: false },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
-
-interface Case {
-  name: string;
-  /** Records the case's GPU work once and returns a small tensor to read back (forces completion). */
-  run(model: UniControlModel, device: Device): Tensor;
-}
 
 /** Deterministic pseudo-random values in [lo, hi). */
 function values(n: number, lo = -1, hi = 1, seed = 1): Float32Array {
@@ -39,20 +37,32 @@ function values(n: number, lo = -1, hi = 1, seed = 1): Float32Array {
 const ids = (device: Device, batch: number): Tensor =>
   tensor(device, Int32Array.from({ length: batch * 77 }, (_, i) => (i % 77 < 12 ? 320 + ((i * 97) % 40000) : 49407)), [batch, 77], { dtype: 'i32' });
 
-const CASES: Case[] = [
-  { name: 'text_encode', run: (m, d) => m.encodeText(ids(d, 2)) },
-  {
-    name: 'step_b2_latent32',
-    run: (m, d) => {
-      const context = m.encodeText(ids(d, 2));
-      const taskFeature = m.taskFeature(ids(d, 1));
-      const x = tensor(d, values(2 * 4 * 32 * 32), [2, 4, 32, 32]);
-      const hint = tensor(d, values(2 * 3 * 256 * 256, 0, 1, 2), [2, 3, 256, 256]);
-      return m.applyModel(x, tensor(d, [501, 501], [2]), context, { hint, task: 'control_canny', taskFeature });
-    },
-  },
-  { name: 'vae_decode_256', run: (m, d) => m.decode(tensor(d, values(4 * 32 * 32), [1, 4, 32, 32])) },
-];
+/** `inputs[key]`, made (and kept across runs) on first use. */
+function cached(inputs: Map<string, Tensor>, key: string, make: () => Tensor): Tensor {
+  let t = inputs.get(key);
+  if (!t) inputs.set(key, (t = make().keep()));
+  return t;
+}
+
+/** A guided step: ControlNet + UNet on the [uncond; cond] batch of 2. */
+function step(latent: number) {
+  return (m: UniControlModel, d: Device, inputs: Map<string, Tensor>): Tensor =>
+    m.applyModel(cached(inputs, `x${latent}`, () => tensor(d, values(2 * 4 * latent * latent), [2, 4, latent, latent])), tensor(d, [501, 501], [2]), inputs.get('context')!, {
+      hint: cached(inputs, `hint${latent}`, () => tensor(d, values(2 * 3 * 64 * latent * latent, 0, 1, 2), [2, 3, 8 * latent, 8 * latent])),
+      task: 'control_canny',
+      taskFeature: inputs.get('taskFeature')!,
+    });
+}
+
+const decode = (latent: number) => (m: UniControlModel, d: Device): Tensor => m.decode(tensor(d, values(4 * latent * latent), [1, 4, latent, latent]));
+
+const CASES: Record<string, (m: UniControlModel, d: Device, inputs: Map<string, Tensor>) => Tensor> = {
+  step_b2_latent32: step(32),
+  step_b2_latent64: step(64),
+  text_encode: (m, d) => m.encodeText(ids(d, 2)),
+  vae_decode_256: decode(32),
+  vae_decode_512: decode(64),
+};
 
 /** Peak resident set of this process so far (Linux VmHWM), bytes. */
 function peakRss(): number {
@@ -64,37 +74,71 @@ const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
 
 async function main(): Promise<void> {
   if (args.help) {
-    console.log('npm run bench:e2e -- [--weights FILE] [--dtype f32|f16] [--runs N] [--cases a,b] [--json FILE]');
+    console.log(`npm run bench:e2e -- [--weights FILE] [--dtype f32,f16] [--cases ${Object.keys(CASES).join(',')}] [--runs N] [--no-probe] [--json FILE]`);
     return;
   }
-  const dtype = args.dtype === 'f16' ? 'f16' : 'f32';
+  const dtypes = args.dtype.split(',').map((s) => {
+    if (s !== 'f32' && s !== 'f16') throw new Error(`--dtype takes f32 and/or f16, not ${s}`);
+    return s;
+  });
+  const names = args.cases?.split(',') ?? Object.keys(CASES);
+  for (const n of names) if (!CASES[n]) throw new Error(`unknown case ${n}; cases: ${Object.keys(CASES).join(', ')}`);
   const runs = Math.max(1, Number(args.runs));
-  const wanted = args.cases?.split(',');
   const device = await createDevice();
-  console.error(`adapter: ${device.adapter.description || device.adapter.name} (${device.adapter.backend})`);
-  let t0 = performance.now();
-  const model = await UniControlModel.load(device, args.weights, { dtype });
-  const loadSeconds = (performance.now() - t0) / 1000;
-  const weightBytes = model.weights.bytes;
-  console.error(`loaded ${args.weights} as ${dtype} in ${loadSeconds.toFixed(1)} s: ${gib(weightBytes)} on the GPU, peak RSS ${gib(peakRss())}`);
-  const results = [];
-  for (const c of CASES.filter((c) => !wanted || wanted.includes(c.name))) {
-    const seconds: number[] = [];
-    device.pool.resetPeak();
-    for (let r = 0; r < runs; r++) {
-      t0 = performance.now();
-      const out = device.scope(() => c.run(model, device));
-      await out.read();
-      out.dispose();
-      seconds.push((performance.now() - t0) / 1000);
-    }
-    const result = { name: c.name, dtype, seconds, peak_gpu_bytes: device.memory().peakBytes, peak_rss_bytes: peakRss() };
-    console.error(`${c.name}: ${seconds.map((s) => `${s.toFixed(2)} s`).join(', ')}; GPU peak ${gib(result.peak_gpu_bytes)}, RSS peak ${gib(result.peak_rss_bytes)}`);
-    results.push(result);
+  const adapter = device.adapter.description || device.adapter.name;
+  console.error(`adapter: ${adapter} (${device.adapter.backend})`);
+  let fma = NaN;
+  if (!args['no-probe']) {
+    fma = (await fmaPeak(device, { runs: 5, targetMs: 300, maxReps: 1000 }))[0].gflops;
+    console.error(`FMA peak: ${fma.toFixed(1)} GFLOP/s`);
   }
-  const report = { adapter: device.adapter, weights: args.weights, load_seconds: loadSeconds, weight_bytes: weightBytes, cases: results };
+  const results = [];
+  for (const dtype of dtypes) {
+    let t0 = performance.now();
+    const model = await UniControlModel.load(device, args.weights, { dtype });
+    console.error(`loaded ${args.weights} as ${dtype} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${gib(model.weights.bytes)} on the GPU, RSS peak ${gib(peakRss())}`);
+    const inputs = new Map<string, Tensor>();
+    inputs.set('context', device.scope(() => model.encodeText(ids(device, 2))).keep());
+    inputs.set('taskFeature', device.scope(() => model.taskFeature(ids(device, 1))).keep());
+    for (const name of names) {
+      device.pool.resetPeak();
+      const seconds: number[] = [];
+      let counted = { dispatches: 0, flops: 0, submits: 0 };
+      for (let r = 0; r <= runs; r++) {
+        device.resetCounters();
+        t0 = performance.now();
+        const out = device.scope(() => CASES[name](model, device, inputs));
+        await out.read();
+        seconds.push((performance.now() - t0) / 1000);
+        out.dispose();
+        counted = device.counters();
+      }
+      const medianS = median(seconds.slice(1));
+      const gflop = counted.flops / 1e9;
+      const result = {
+        name,
+        dtype,
+        first_s: seconds[0],
+        median_s: medianS,
+        gflop,
+        gflops: gflop / medianS,
+        peak_fraction: gflop / medianS / fma,
+        peak_gpu_bytes: device.memory().peakBytes,
+        peak_rss_bytes: peakRss(),
+        dispatches: counted.dispatches,
+        submits: counted.submits,
+      };
+      console.error(
+        `${dtype} ${name}: first ${result.first_s.toFixed(2)} s, median ${medianS.toFixed(2)} s, ${gflop.toFixed(1)} GFLOP, ${result.gflops.toFixed(1)} GFLOP/s` +
+          `${Number.isFinite(fma) ? ` (${(100 * result.peak_fraction).toFixed(0)}% of FMA peak)` : ''}, GPU peak ${gib(result.peak_gpu_bytes)}, ${result.dispatches} dispatches, ${result.submits} submits`,
+      );
+      results.push(result);
+    }
+    for (const t of inputs.values()) t.dispose();
+    model.dispose();
+  }
+  const report = { adapter, fma_peak_gflops: fma, weights: args.weights, runs, cases: results };
   if (args.json) writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
-  model.dispose();
   device.destroy();
 }
 
