@@ -1,12 +1,13 @@
-// Winograd F(2x2, 3x3), step 2 of 3 (see ops/conv2d.ts): for every 2x2 output tile t and input
-// channel ic, takes the 4x4 input patch d under the tile (zero outside the image, times the
-// per-sample channel scale when HAS_SCALE) and stores V = Bᵀ d B as 16 matrices v[ξν][t][ic]
-// (f32), the left-hand operands of the 16 GEMMs.
+// Winograd F(2x2, 3x3), step 2 of 3 (see ops/conv2d.ts): for every 2x2 output tile t of a chunk
+// (tiles first … first + tiles − 1) and input channel ic, takes the 4x4 input patch d under the
+// tile (zero outside the image, times the per-sample channel scale when HAS_SCALE) and stores
+// V = Bᵀ d B as 16 matrices v[ξν][t][ic] (f32), the left-hand operands of the 16 GEMMs.
 //   Bᵀ = [1, 0, -1, 0; 0, 1, 1, 0; 0, -1, 1, 0; 0, 1, 0, -1]
 
 struct Params {
   IC: u32, H: u32, W: u32, tilesY: u32,
   tilesX: u32, tiles: u32, padY: u32, padX: u32,
+  first: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -23,12 +24,13 @@ fn bt(c: vec4f) -> vec4f {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * 64u + lid; // t * IC + ic
   if (i >= p.tiles * p.IC) { return; }
-  let t = i / p.IC;
+  let t = i / p.IC; // within the chunk
   let ic = i % p.IC;
+  let g = p.first + t; // within the image batch
   let perImage = p.tilesY * p.tilesX;
-  let b = t / perImage;
-  let y0 = i32((t % perImage) / p.tilesX * 2u) - i32(p.padY);
-  let x0 = i32((t % p.tilesX) * 2u) - i32(p.padX);
+  let b = g / perImage;
+  let y0 = i32((g % perImage) / p.tilesX * 2u) - i32(p.padY);
+  let x0 = i32((g % p.tilesX) * 2u) - i32(p.padX);
   let plane = (b * p.IC + ic) * p.H * p.W;
   var s = 1.0;
   if (HAS_SCALE) { s = f32(scale[b * p.IC + ic]); }

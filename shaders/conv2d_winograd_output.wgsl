@@ -1,4 +1,5 @@
-// Winograd F(2x2, 3x3), step 3 of 3 (see ops/conv2d.ts): for every tile t and output channel oc,
+// Winograd F(2x2, 3x3), step 3 of 3 (see ops/conv2d.ts): for every tile t of a chunk (tiles
+// first … first + tiles − 1) and output channel oc,
 // takes the 16 GEMM results m[ξν][t][oc] and forms the 2x2 outputs Aᵀ m A, then the epilogue:
 // y = act(· + bias) + residual. Outputs past the image edge (odd sizes) are not stored.
 //   Aᵀ = [1, 1, 1, 0; 0, 1, -1, -1]
@@ -7,7 +8,7 @@ struct Params {
   OC: u32, OH: u32, OW: u32, tilesY: u32,
   tilesX: u32, tiles: u32,
   // Bit 0 adds the bias, bit 1 applies SiLU, bit 2 adds the residual.
-  epilogue: u32, _pad: u32,
+  epilogue: u32, first: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -38,10 +39,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let r0 = rows[0] + rows[1] + rows[2];
   let r1 = rows[1] - rows[2] - rows[3];
   let tile = array<vec2f, 2>(at2(r0), at2(r1));
+  let g = p.first + t; // within the image batch
   let perImage = p.tilesY * p.tilesX;
-  let b = t / perImage;
-  let oy0 = (t % perImage) / p.tilesX * 2u;
-  let ox0 = (t % p.tilesX) * 2u;
+  let b = g / perImage;
+  let oy0 = (g % perImage) / p.tilesX * 2u;
+  let ox0 = (g % p.tilesX) * 2u;
   var add = 0.0;
   if ((p.epilogue & 1u) != 0u) { add = f32(bias[oc]); }
   for (var dy = 0u; dy < 2u; dy++) {

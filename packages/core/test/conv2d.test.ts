@@ -91,6 +91,13 @@ for (const { variant, device: getDevice } of variantDevices(ops.CONV2D_VARIANTS)
       }
     });
 
+    it('over more tiles than one Winograd chunk holds (chunks of 32 MiB: 8192 tiles at 64 channels)', async (ctx) => {
+      const device = await getDevice();
+      if (!device) return ctx.skip();
+      // 3 images x 64x65 tiles = 12480 tiles: two chunks, the second partial and across an image boundary.
+      await check(device, variant, { x: [3, 64, 128, 129], w: [8, 64, 3, 3], padding: 1 }, { bias: true, residual: true, scale: true });
+    });
+
     it('stores float16 and accumulates in float32', async (ctx) => {
       const device = await getDevice();
       if (!device) return ctx.skip();

@@ -87,8 +87,9 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   const K = inC * KH * KW;
   const npx = OH * OW;
   const tiles = batch * Math.ceil(OH / 2) * Math.ceil(OW / 2);
-  // Winograd's float32 intermediates: 16 transformed filters, input tiles and GEMM results.
-  const winogradBytes = 16 * 4 * Math.max(inC * outC, tiles * inC, tiles * outC);
+  // Winograd's float32 intermediates: the 16 transformed filters whole, the input tiles and GEMM
+  // results in chunks of tiles.
+  const limit = device.limits.maxStorageBufferBindingSize;
   const variant = pickConvVariant(op, device, options.variant, {
     KH,
     KW,
@@ -96,7 +97,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
     strideX,
     tiles,
     channels: Math.min(inC, outC),
-    fitsMemory: winogradBytes <= device.limits.maxStorageBufferBindingSize,
+    fitsMemory: 16 * 4 * inC * outC <= limit && winogradChunk(inC, outC, limit) >= Math.min(tiles, WINOGRAD_MIN_TILES),
   });
   const epilogue = (bias ? 1 : 0) | (activation === 'silu' ? 2 : 0) | (residual ? 4 : 0);
   if (variant === 'winograd') {
@@ -170,6 +171,17 @@ function pickConvVariant(
  */
 const WINOGRAD_MIN_TILES = 64;
 const WINOGRAD_MIN_CHANNELS = 64;
+/**
+ * Largest float32 intermediate of a Winograd chunk. Big enough that each chunk's 16 GEMMs run at
+ * full speed, small enough to bound the extra memory at large images (the VAE at 512 px has 64 K
+ * tiles per 128 channels).
+ */
+const WINOGRAD_CHUNK_BYTES = 32 << 20;
+
+/** Tiles per Winograd chunk: the input tiles and GEMM results of a chunk fit the chunk budget and the binding limit. */
+function winogradChunk(inC: number, outC: number, limit: number): number {
+  return Math.floor(Math.min(limit, WINOGRAD_CHUNK_BYTES) / (16 * 4 * Math.max(inC, outC)));
+}
 
 /**
  * Winograd F(2x2, 3x3) convolution into `y` (3x3 kernel, stride 1): U = G g Gᵀ per filter,
@@ -201,27 +213,34 @@ function winograd(
       workgroups: grid(Math.ceil((inC * outC) / 64)),
       cost: inC * outC * (60 + 4 * (9 * BYTES[x.dtype] + 64)),
     });
-    const v = empty(device, [16, tiles, inC], 'f32');
-    device.run({
-      shader: 'conv2d_winograd_input',
-      types,
-      consts: { HAS_SCALE: o.inputScale !== undefined },
-      inputs: [x, o.inputScale ?? x],
-      outputs: [v],
-      params: new Params().u32(inC, H, W, tilesY, tilesX, tiles, o.padY, o.padX).bytes(),
-      workgroups: grid(Math.ceil((tiles * inC) / 64)),
-      cost: tiles * inC * (100 + 4 * (16 * BYTES[x.dtype] + 64)),
-    });
-    const m = matmul(v, u, { countFlops: false }); // [16, tiles, outC]
-    device.run({
-      shader: 'conv2d_winograd_output',
-      types,
-      inputs: [m, o.bias ?? x, o.residual ?? x],
-      outputs: [y],
-      params: new Params().u32(outC, OH, OW, tilesY, tilesX, tiles, o.epilogue, 0).bytes(),
-      workgroups: grid(Math.ceil((tiles * outC) / 64)),
-      cost: tiles * outC * (60 + 4 * (64 + 8 * BYTES[x.dtype])),
-      flops: o.flops, // the direct algorithm's count, not the 2.25× fewer multiplications done
-    });
+    const chunk = winogradChunk(inC, outC, device.limits.maxStorageBufferBindingSize);
+    for (let first = 0; first < tiles; first += chunk) {
+      const count = Math.min(chunk, tiles - first);
+      device.scope(() => {
+        const v = empty(device, [16, count, inC], 'f32');
+        device.run({
+          shader: 'conv2d_winograd_input',
+          types,
+          consts: { HAS_SCALE: o.inputScale !== undefined },
+          inputs: [x, o.inputScale ?? x],
+          outputs: [v],
+          params: new Params().u32(inC, H, W, tilesY, tilesX, count, o.padY, o.padX, first).bytes(),
+          workgroups: grid(Math.ceil((count * inC) / 64)),
+          cost: count * inC * (100 + 4 * (16 * BYTES[x.dtype] + 64)),
+        });
+        const m = matmul(v, u, { countFlops: false }); // [16, count, outC]
+        device.run({
+          shader: 'conv2d_winograd_output',
+          types,
+          inputs: [m, o.bias ?? x, o.residual ?? x],
+          outputs: [y],
+          params: new Params().u32(outC, OH, OW, tilesY, tilesX, count, o.epilogue, first).bytes(),
+          workgroups: grid(Math.ceil((count * outC) / 64)),
+          cost: count * outC * (60 + 4 * (64 + 8 * BYTES[x.dtype])),
+          // The direct algorithm's count, not the 2.25x fewer multiplications done.
+          flops: (o.flops * count) / tiles,
+        });
+      });
+    }
   });
 }
