@@ -33,10 +33,7 @@ fn combine(u: f32, v: f32) -> f32 {
   }
 }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
-  if (i >= p.n) { return; }
+fn element(i: u32) {
   var ia = i;
   var ib = i;
   if (BROADCAST) {
@@ -52,4 +49,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
   }
   out[i] = A(combine(f32(a[ia]), f32(b[ib])));
+}
+
+// Each invocation handles ELEMS elements WG apart (neighbouring lanes, neighbouring elements).
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let base = (wid.x + wid.y * nwg.x) * WG * ELEMS + lid;
+  for (var k = 0u; k < ELEMS; k++) {
+    let i = base + k * WG;
+    if (i < p.n) {
+      element(i);
+    }
+  }
 }

@@ -1,7 +1,8 @@
 // y = f(x, s) elementwise, computed in f32 whatever the storage types X and Y.
 // OP selects f (see ops/elementwise.ts); s is a scalar operand for the scalar ops.
+// GATED: x is [rows, 2·inner] and y[r, j] = x[r, j] · f(x[r, inner + j]) (GEGLU with f = gelu).
 
-struct Params { n: u32, s: f32 }
+struct Params { n: u32, s: f32, inner: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<X>;
@@ -53,9 +54,20 @@ fn apply(v: f32, s: f32) -> f32 {
   }
 }
 
-@compute @workgroup_size(256)
+// Each invocation handles ELEMS elements WG apart, so neighbouring lanes touch neighbouring
+// elements on every iteration (lavapipe turns that into vector loads and stores).
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
-  if (i >= p.n) { return; }
-  y[i] = Y(apply(f32(x[i]), p.s));
+  let base = (wid.x + wid.y * nwg.x) * WG * ELEMS + lid;
+  for (var k = 0u; k < ELEMS; k++) {
+    let i = base + k * WG;
+    if (i < p.n) {
+      if (GATED) {
+        let at = i / p.inner * 2u * p.inner + i % p.inner;
+        y[i] = Y(f32(x[at]) * apply(f32(x[at + p.inner]), p.s));
+      } else {
+        y[i] = Y(apply(f32(x[i]), p.s));
+      }
+    }
+  }
 }

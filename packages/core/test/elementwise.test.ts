@@ -47,6 +47,28 @@ describe('unary ops match the CPU reference', () => {
   });
 });
 
+describe('gated activations (GEGLU)', () => {
+  it('x[..., :n] · f(x[..., n:]) over the last axis, for odd widths and batches', async () => {
+    const device = await testDevice();
+    const r = rng();
+    for (const [shape, op] of [
+      [[2, 7, 10], 'gelu'],
+      [[3, 2 * 321], 'gelu'],
+      [[1, 5, 2], 'silu'],
+    ] as [number[], 'gelu' | 'silu'][]) {
+      const x = randomPair(device, shape, r, { scale: 2 });
+      const n = shape[shape.length - 1] / 2;
+      const rows = x.host.data.length / (2 * n);
+      const want = new Float64Array(rows * n);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < n; j++) want[i * n + j] = x.host.data[i * 2 * n + j] * unaryRef[op](x.host.data[i * 2 * n + n + j]);
+      const got = op === 'gelu' ? ops.geglu(x.gpu) : ops.gated(op, x.gpu);
+      expect(got.shape).toEqual([...shape.slice(0, -1), n]);
+      await expectClose(got, { shape: [...shape.slice(0, -1), n], data: want }, 1e-6, `gated ${op} ${shape}`);
+    }
+    expect(() => ops.geglu(ops.zeros(device, [2, 3]))).toThrow('gated gelu: the last axis of x [2, 3] must have an even length (value and gate halves)');
+  });
+});
+
 describe('binary ops broadcast like NumPy and match the CPU reference', () => {
   const PAIRS: [number[], number[]][] = [
     [[5], [5]],

@@ -1,5 +1,5 @@
 import type { DType } from '../dtype.ts';
-import { ShapeError } from '../errors.ts';
+import { ShapeError, fmt } from '../errors.ts';
 import { Params, grid } from '../kernel.ts';
 import { broadcastShapes, broadcastStrides, sameShape } from '../shape.ts';
 import { empty, type Tensor } from '../tensor.ts';
@@ -19,20 +19,47 @@ export type BinaryOp = keyof typeof BINARY;
 
 const MAX_RANK = 8;
 
+/**
+ * Invocations per workgroup and elements per invocation of the elementwise kernels: several
+ * elements per invocation amortise lavapipe's per-invocation overhead, and lanes stay on
+ * neighbouring elements.
+ */
+const WG = 64;
+const ELEMS = 4;
+const PER_GROUP = WG * ELEMS;
+
 /** Applies a unary function elementwise; `s` is the scalar operand of the scalar ops. */
 export function unary(op: UnaryOp, x: Tensor, s = 0, outDType: DType = x.dtype): Tensor {
   checkInputs(op, [x], 'float');
-  const y = empty(x.device, x.shape, outDType);
-  if (x.size === 0) return y;
+  return launchUnary(op, x, empty(x.device, x.shape, outDType), s, 0);
+}
+
+/**
+ * Gated activation over the last axis: `x` `[..., 2·n]` → `[..., n]` with
+ * y = x[..., :n] · f(x[..., n:]) in one pass (GEGLU is `gated('gelu', x)`).
+ */
+export function gated(op: UnaryOp, x: Tensor): Tensor {
+  checkInputs(`gated ${op}`, [x], 'float');
+  const last = x.rank === 0 ? 1 : x.shape[x.rank - 1];
+  if (last % 2 !== 0) throw new ShapeError(`gated ${op}: the last axis of x ${fmt(x.shape)} must have an even length (value and gate halves)`);
+  return launchUnary(op, x, empty(x.device, [...x.shape.slice(0, -1), last / 2], x.dtype), 0, last / 2);
+}
+
+/** GEGLU: x[..., :n] · gelu(x[..., n:]) for `x` `[..., 2·n]` (Stable Diffusion's feed-forward gate). */
+export const geglu = (x: Tensor): Tensor => gated('gelu', x);
+
+/** Runs shaders/unary.wgsl over y; `inner` > 0 selects the gated form. */
+function launchUnary(op: UnaryOp, x: Tensor, y: Tensor, s: number, inner: number): Tensor {
+  if (y.size === 0) return y;
   x.device.run({
     shader: 'unary',
-    types: { X: x.dtype, Y: outDType },
-    consts: { OP: UNARY[op] },
+    types: { X: x.dtype, Y: y.dtype },
+    consts: { OP: UNARY[op], WG, ELEMS, GATED: inner > 0 },
     inputs: [x],
     outputs: [y],
-    params: new Params().u32(x.size).f32(s).bytes(),
-    workgroups: grid(Math.ceil(x.size / 256)),
-    cost: x.size * 40,
+    params: new Params().u32(y.size).f32(s).u32(inner).bytes(),
+    workgroups: grid(Math.ceil(y.size / PER_GROUP)),
+    cost: y.size * (inner > 0 ? 60 : 40),
   });
   return y;
 }
@@ -49,7 +76,7 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   a.device.run({
     shader: 'binary',
     types: { A: a.dtype },
-    consts: { OP: BINARY[op], BROADCAST: !flat, RANK: flat ? 0 : shape.length },
+    consts: { OP: BINARY[op], BROADCAST: !flat, RANK: flat ? 0 : shape.length, WG, ELEMS },
     inputs: [a, b],
     outputs: [out],
     params: new Params()
@@ -58,7 +85,7 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
       .u32Array(broadcastStrides(a.shape, shape), MAX_RANK)
       .u32Array(broadcastStrides(b.shape, shape), MAX_RANK)
       .bytes(),
-    workgroups: grid(Math.ceil(out.size / 256)),
+    workgroups: grid(Math.ceil(out.size / PER_GROUP)),
     cost: out.size * 50,
   });
   return out;

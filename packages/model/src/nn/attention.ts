@@ -1,6 +1,6 @@
 // The attention pieces of Stable Diffusion's transformer blocks (ldm.modules.attention).
 
-import { add, attention, gelu, mul, sliceAxis, type Tensor } from '@unicontrol/core';
+import { add, attention, geglu, type Tensor } from '@unicontrol/core';
 import type { WeightScope } from '../weights/weights.ts';
 import { LayerNorm, Linear } from './layers.ts';
 
@@ -45,9 +45,7 @@ export class FeedForward {
   }
 
   forward(x: Tensor): Tensor {
-    const h = this.proj.forward(x);
-    const inner = h.shape[h.rank - 1] / 2;
-    return this.out.forward(mul(sliceAxis(h, -1, 0, inner), gelu(sliceAxis(h, -1, inner, 2 * inner))));
+    return this.out.forward(geglu(this.proj.forward(x)));
   }
 }
 
