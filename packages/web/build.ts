@@ -25,19 +25,14 @@ const wgsl: Plugin = {
 };
 
 /**
- * Two Node-only spots on the browser path, swapped for stand-ins: the PNG decoder (zlib + pngjs),
- * for one that points to decodeImage(); and the file reading of the verifier's manifest module
- * (whose `readManifest` the browser never calls; its other helpers are needed), for functions
- * that throw.
+ * The one Node-only spot on the browser path, swapped for a stand-in: the PNG decoder (zlib +
+ * pngjs), for one that points to decodeImage().
  */
 const browserSwaps: Plugin = {
   name: 'browser-swaps',
   setup(b) {
     b.onResolve({ filter: /\/decodePng\.ts$/ }, (args) =>
       args.importer.endsWith('decodePngUnavailable.ts') ? undefined : { path: here('./src/decodePngUnavailable.ts') },
-    );
-    b.onResolve({ filter: /^node:(fs\/promises|path)$/ }, (args) =>
-      args.importer.endsWith('/verify/manifest.ts') ? { path: here('./src/nodeUnavailable.ts') } : undefined,
     );
   },
 };

@@ -1,4 +1,4 @@
-import { openSafetensors, tensor, type Device, type SafetensorsReader, type Tensor } from '@unicontrol/core';
+import { openSafetensors, tensor, type ByteSource, type Device, type SafetensorsReader, type Tensor } from '@unicontrol/core';
 
 /** A golden tensor on the CPU: float32, int32 or uint8 values. */
 export interface HostTensor {
@@ -10,8 +10,9 @@ export interface HostTensor {
 export class GoldenSet {
   private constructor(private readonly reader: SafetensorsReader) {}
 
-  static async open(path: string): Promise<GoldenSet> {
-    return new GoldenSet(await openSafetensors(path));
+  /** A path (Node), a Blob, or a ByteSource (e.g. streamed from a URL). */
+  static async open(source: string | Blob | ByteSource): Promise<GoldenSet> {
+    return new GoldenSet(await openSafetensors(source));
   }
 
   has(name: string): boolean {

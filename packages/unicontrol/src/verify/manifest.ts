@@ -1,9 +1,6 @@
 // The oracle fixture format (`manifest.json` of ../shared/fixtures/*): which cases exist, which
 // golden tensors they read and produce, and their tolerances.
 
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-
 /** A golden tensor name, or a list of them (per step, per residual). */
 export type TensorRef = string | string[];
 
@@ -49,24 +46,18 @@ export interface FixtureManifest {
   [key: string]: unknown;
 }
 
-/** Reads and sanity-checks `<dir>/manifest.json`. */
-export async function readManifest(dir: string): Promise<FixtureManifest> {
-  const path = join(dir, 'manifest.json');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read the fixture manifest ${path}: ${(e as Error).message}`);
-  }
+/** Parses and sanity-checks the text of a `manifest.json` (`where` names it in errors). */
+export function parseManifest(text: string, where: string): FixtureManifest {
   let m: FixtureManifest;
   try {
     m = JSON.parse(text) as FixtureManifest;
   } catch (e) {
-    throw new Error(`fixture manifest ${path} is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`fixture manifest ${where} is not valid JSON: ${(e as Error).message}`);
   }
-  if (m.format_version !== 1) throw new Error(`fixture manifest ${path} has format_version ${String(m.format_version)}; this verifier reads version 1`);
+  if (m === null || typeof m !== 'object') throw new Error(`fixture manifest ${where} is not a JSON object`);
+  if (m.format_version !== 1) throw new Error(`fixture manifest ${where} has format_version ${String(m.format_version)}; this verifier reads version 1`);
   if (!Array.isArray(m.cases) || typeof m.weights?.file !== 'string' || typeof m.golden?.file !== 'string') {
-    throw new Error(`fixture manifest ${path} lacks cases, weights.file or golden.file`);
+    throw new Error(`fixture manifest ${where} lacks cases, weights.file or golden.file`);
   }
   return m;
 }

@@ -1,15 +1,15 @@
 // `unicontrol verify`: runs every case of an oracle fixture directory and checks each tensor.
 
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { openSafetensors, type Device } from '@unicontrol/core';
-import { UniControlModel, type ClipTokenizer, type LoadCheckpointOptions } from '@unicontrol/model';
+import type { Device } from '@unicontrol/core';
+import type { ClipTokenizer } from '@unicontrol/model';
 import { findVocabulary, readTokenizer } from '../vocabulary.ts';
-import { checkTensor, type CheckRow } from './compare.ts';
-import { CannotRun, type CaseContext } from './context.ts';
-import { GoldenSet } from './golden.ts';
-import { readManifest, refList, type FixtureCase, type FixtureManifest } from './manifest.ts';
-import { RUNNERS } from './runners.ts';
-import { toleranceFor, type PrecisionMode } from './tolerance.ts';
+import { CannotRun } from './context.ts';
+import { parseManifest } from './manifest.ts';
+import { runFixtures, type CaseResult, type VerifyReport } from './runFixtures.ts';
+
+export type { CaseResult, VerifyReport } from './runFixtures.ts';
 
 /** Options of `verifyFixtures`. */
 export interface VerifyOptions {
@@ -26,138 +26,34 @@ export interface VerifyOptions {
   onCase?: (result: CaseResult) => void;
 }
 
-/** The outcome of one case. */
-export interface CaseResult {
-  name: string;
-  kind: string;
-  /** `not_runnable`: the manifest documents a path the official code cannot take. */
-  status: 'pass' | 'fail' | 'not_runnable' | 'cannot_run';
-  rows: CheckRow[];
-  message?: string;
-  seconds: number;
-}
-
-/** All cases' outcomes; `ok` is false on any failure or any case that could not run. */
-export interface VerifyReport {
-  dir: string;
-  weights: string;
-  dtype: 'f32' | 'f16';
-  precision: PrecisionMode;
-  cases: CaseResult[];
-  ok: boolean;
+/** Reads and sanity-checks `<dir>/manifest.json`. */
+async function readManifest(dir: string) {
+  const path = join(dir, 'manifest.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read the fixture manifest ${path}: ${(e as Error).message}`);
+  }
+  return parseManifest(text, path);
 }
 
 /** Runs the oracle cases of fixture directory `dir` (manifest.json, weights, golden.safetensors). */
 export async function verifyFixtures(dir: string, options: VerifyOptions): Promise<VerifyReport> {
-  const { device, dtype = 'f32' } = options;
   const manifest = await readManifest(dir);
-  if (options.cases) {
-    const unknown = options.cases.filter((n) => !manifest.cases.some((c) => c.name === n));
-    if (unknown.length > 0) throw new Error(`no case named ${unknown.join(', ')} in ${dir}`);
-  }
-  const golden = await GoldenSet.open(join(dir, manifest.golden.file));
-  const weightsPath = resolveIn(dir, options.weights ?? manifest.weights.file);
-  const models = new Map<string, Promise<UniControlModel>>();
-  const loadModel = (path: string): Promise<UniControlModel> => {
-    let m = models.get(path);
-    if (!m) {
-      m = UniControlModel.load(device, path, { dtype, settings: settingsOf(manifest) });
-      models.set(path, m);
-    }
-    return m;
-  };
+  const inDir = (file: string): string => (file.includes('/') ? resolve(file) : join(dir, file));
+  const vocabPlaces = [dir, join(dir, '..', '..', 'clip'), 'weights'];
+  const vocab = options.vocab ?? findVocabulary(vocabPlaces);
   let tokenizer: Promise<ClipTokenizer> | undefined;
-  const vocab = options.vocab ?? findVocabulary([dir, join(dir, '..', '..', 'clip'), 'weights']);
-  const precision = { roundedWeights: await hasHalfWeights(weightsPath), storage: dtype };
-  const results: CaseResult[] = [];
-  try {
-    for (const c of manifest.cases) {
-      if (options.cases && !options.cases.includes(c.name)) continue;
-      const started = performance.now();
-      const caseWeights = c.weights ? resolveIn(dir, c.weights) : weightsPath;
-      const ctx: CaseContext = {
-        device,
-        manifest,
-        golden,
-        case: c,
-        model: () => loadModel(caseWeights),
-        tokenizer: () => {
-          if (!vocab) throw new CannotRun(`no CLIP vocabulary found (looked in ${dir}, ${join(dir, '..', '..', 'clip')} and weights/); pass --vocab`);
-          tokenizer ??= readTokenizer(vocab);
-          return tokenizer;
-        },
-        version: c.model === 'v10' ? 'v1.0' : 'v1.1',
-        input: (role, o) => {
-          const name = c.inputs[role];
-          if (typeof name !== 'string') throw new CannotRun(`case ${c.name} has no input ${JSON.stringify(role)}`);
-          return golden.tensor(device, name, o);
-        },
-      };
-      // A case naming its own weights file was computed from exactly those weights.
-      const result = await runCase(ctx, c, c.weights ? { ...precision, roundedWeights: false } : precision);
-      result.seconds = (performance.now() - started) / 1000;
-      results.push(result);
-      options.onCase?.(result);
-    }
-  } finally {
-    await golden.close();
-    for (const m of models.values()) await m.then((model) => model.dispose(), () => undefined);
-  }
-  const ok = results.every((r) => r.status === 'pass' || r.status === 'not_runnable');
-  return { dir, weights: weightsPath, dtype, precision, cases: results, ok };
-}
-
-async function runCase(ctx: CaseContext, c: FixtureCase, precision: PrecisionMode): Promise<CaseResult> {
-  const base = { name: c.name, kind: c.kind, rows: [] as CheckRow[], seconds: 0 };
-  if (c.kind === 'not_runnable') return { ...base, status: 'not_runnable', message: c.error ?? c.description };
-  const runner = RUNNERS[c.kind];
-  if (!runner) return { ...base, status: 'cannot_run', message: `unknown case kind ${JSON.stringify(c.kind)}` };
-  try {
-    const produced = await ctx.device.scope(() => runner(ctx));
-    const expected = [...Object.values(c.outputs).flatMap(refList)];
-    const optional = new Set(Object.values(c.intermediates ?? {}).flatMap(refList));
-    const rows: CheckRow[] = [];
-    for (const name of [...expected, ...optional]) {
-      const got = produced.get(name);
-      if (!got) {
-        if (optional.has(name) && !expected.includes(name)) continue;
-        rows.push({ case: c.name, tensor: name, maxError: Infinity, tolerance: 0, pass: false, note: 'not produced' });
-        continue;
-      }
-      const want = await ctx.golden.host(name);
-      rows.push(checkTensor(c.name, name, got, want, toleranceFor(c, name, want, precision)));
-    }
-    return { ...base, rows, status: rows.every((r) => r.pass) ? 'pass' : 'fail' };
-  } catch (e) {
-    if (e instanceof CannotRun) return { ...base, status: 'cannot_run', message: e.message };
-    return { ...base, status: 'fail', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
-  }
-}
-
-function resolveIn(dir: string, file: string): string {
-  return file.includes('/') ? resolve(file) : join(dir, file);
-}
-
-/** The model settings a fixture set states (its heads may differ from the real model's). */
-function settingsOf(m: FixtureManifest): LoadCheckpointOptions['settings'] {
-  const h = m.hyperparameters;
-  return {
-    unetHeads: h?.unet?.num_heads,
-    clipHeads: h?.clip?.num_attention_heads,
-    ...(h?.scale_factor !== undefined ? { scaleFactor: h.scale_factor } : {}),
-    ...(h?.clip?.layer_norm_eps !== undefined ? { clipLayerNormEps: h.clip.layer_norm_eps } : {}),
-  };
-}
-
-/**
- * Whether a weights file stores its parameters in 16-bit floats: the oracle's outputs come from
- * float32 weights, so such a file deviates from them by its rounding.
- */
-async function hasHalfWeights(path: string): Promise<boolean> {
-  const reader = await openSafetensors(path);
-  try {
-    return reader.tensors.some((t) => t.dtype === 'F16' || t.dtype === 'BF16');
-  } finally {
-    await reader.close();
-  }
+  return runFixtures(
+    { where: dir, manifest, open: async (file) => inDir(file), name: inDir },
+    {
+      ...options,
+      tokenizer: () => {
+        if (!vocab) throw new CannotRun(`no CLIP vocabulary found (looked in ${vocabPlaces.join(', ')}); pass --vocab`);
+        tokenizer ??= readTokenizer(vocab);
+        return tokenizer;
+      },
+    },
+  );
 }
