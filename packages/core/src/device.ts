@@ -2,7 +2,7 @@ import type { DType } from './dtype.ts';
 import { AdapterError, DeviceLostError, ShapeError, fmt } from './errors.ts';
 import { PipelineCache, type KernelConsts } from './kernel.ts';
 import { BufferPool, type MemoryStats } from './memory.ts';
-import { Recorder } from './recorder.ts';
+import { DeviceLoss, Recorder } from './recorder.ts';
 import { ScopeStack } from './scope.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -62,7 +62,8 @@ export class Device {
   /** Whether float16 tensors are available (`shader-f16`). */
   readonly hasF16: boolean;
   readonly poisonOutputs: boolean;
-  private lostError: DeviceLostError | null = null;
+  /** Set once the device is lost; rejects the waits in flight at that moment. */
+  private readonly loss = new DeviceLoss();
   private gpuError: Error | null = null;
 
   constructor(
@@ -75,11 +76,11 @@ export class Device {
     this.hasF16 = gpu.features.has('shader-f16');
     this.poisonOutputs = options.poisonOutputs ?? false;
     this.pool = new BufferPool(gpu, gpu.limits.maxBufferSize);
-    this.recorder = new Recorder(gpu, () => this.lostError);
+    this.recorder = new Recorder(gpu, this.loss);
     this.pipelines = new PipelineCache(gpu, () => this.recorder.wait.taint());
     void gpu.lost.then((info) => {
-      this.lostError = new DeviceLostError(
-        `GPU device lost (${info.reason}${info.message ? `: ${info.message}` : ''}); create a new device with createDevice()`,
+      this.loss.report(
+        new DeviceLostError(`GPU device lost (${info.reason}${info.message ? `: ${info.message}` : ''}); create a new device with createDevice()`),
       );
     });
     gpu.addEventListener('uncapturederror', (ev) => {
@@ -94,7 +95,8 @@ export class Device {
 
   /** Throws if the device was lost or a GPU error was reported since the last check. */
   check(): void {
-    if (this.lostError) throw this.lostError;
+    const lost = this.loss.error();
+    if (lost) throw lost;
     if (this.gpuError) {
       const e = this.gpuError;
       this.gpuError = null;
@@ -103,7 +105,7 @@ export class Device {
   }
 
   get lost(): boolean {
-    return this.lostError !== null;
+    return this.loss.error() !== null;
   }
 
   /** Throws unless `dtype` can be stored on this device. */
@@ -174,8 +176,13 @@ export class Device {
     this.submitsAtReset = this.recorder.submits;
   }
 
-  /** Frees the pool, the pipelines and the GPU device. Tensors of this device become unusable. */
+  /**
+   * Frees the pool, the pipelines and the GPU device. Tensors of this device become unusable, and
+   * work in flight (a `generate()` mid-sampling) rejects with `DeviceLostError`.
+   */
   destroy(): void {
+    // Known at once, before Dawn reports it: later ops must fail as lost, not on destroyed buffers.
+    this.loss.report(new DeviceLostError('GPU device lost (destroyed with Device.destroy()); create a new device with createDevice()'));
     this.recorder.destroy();
     this.pool.trim();
     this.gpu.destroy();

@@ -1,5 +1,61 @@
 import { DeviceLostError } from './errors.ts';
 
+/**
+ * A device's loss, as the recorder's waits need it: the error once the loss is known, and the
+ * waits in flight, which it rejects at that moment (a destroyed device may never settle them).
+ * Waiters unsubscribe when they finish, so a long session holds no handlers.
+ */
+export class DeviceLoss {
+  private lostError: DeviceLostError | null = null;
+  private readonly waiters = new Set<(e: DeviceLostError) => void>();
+
+  /** The loss, or null while the device is usable. */
+  error(): DeviceLostError | null {
+    return this.lostError;
+  }
+
+  /** Records the loss (the first one wins) and rejects every wait in flight with it. */
+  report(error: DeviceLostError): void {
+    if (this.lostError) return;
+    this.lostError = error;
+    for (const w of this.waiters) w(error);
+    this.waiters.clear();
+  }
+
+  /**
+   * Settles like `promise`, or rejects with the loss when the device is lost first. If `promise`
+   * fails while the device is going away (Dawn aborts a pending map before it reports the loss),
+   * waits up to `graceMs` for the loss and rejects with it instead of the bare 'AbortError'.
+   */
+  async race<T>(promise: Promise<T>, graceMs = 1000): Promise<T> {
+    let stop = (): void => undefined;
+    const lost = new Promise<never>((_, reject) => {
+      if (this.lostError) return reject(this.lostError);
+      this.waiters.add(reject);
+      stop = () => this.waiters.delete(reject);
+    });
+    try {
+      return await Promise.race([promise, lost]);
+    } catch (e) {
+      if (e instanceof DeviceLostError || this.lostError) throw this.lostError ?? e;
+      const later = await new Promise<DeviceLostError | null>((resolve) => {
+        const timer = setTimeout(() => {
+          this.waiters.delete(found);
+          resolve(null);
+        }, graceMs);
+        const found = (err: DeviceLostError): void => {
+          clearTimeout(timer);
+          resolve(err);
+        };
+        this.waiters.add(found);
+      });
+      throw later ?? e;
+    } finally {
+      stop();
+    }
+  }
+}
+
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we target
 const UNIFORM_SLOTS = 4096; // dispatches per submission before a forced flush
 const MAP_READ = 0x01;
@@ -27,7 +83,7 @@ export class Recorder {
 
   constructor(
     private readonly device: GPUDevice,
-    private readonly lost: () => DeviceLostError | null,
+    private readonly lost: DeviceLoss,
   ) {
     this.uniformGpu = device.createBuffer({ size: this.uniformHost.byteLength, usage: UNIFORM | COPY_DST });
   }
@@ -56,7 +112,7 @@ export class Recorder {
     workgroups: readonly [number, number, number],
     cost: number,
   ): void {
-    const err = this.lost();
+    const err = this.lost.error();
     if (err) throw err;
     if (params && this.uniformSlots === UNIFORM_SLOTS) this.flush();
     const entries: GPUBindGroupEntry[] = [];
@@ -113,6 +169,9 @@ export class Recorder {
     this.flush();
     try {
       await this.wait.until(() => staging.mapAsync(MAP_READ, 0, size), this.lost);
+      // A loss between the map and here leaves no mapped range to copy.
+      const err = this.lost.error();
+      if (err) throw err;
       const out = staging.getMappedRange(0, size).slice(0, bytes);
       staging.unmap();
       this.staging.push(staging);
@@ -168,14 +227,19 @@ export class QuietWait {
     if (this.since === 0) this.since = now();
   }
 
-  async until(promise: () => Promise<unknown>, lost: () => DeviceLostError | null): Promise<void> {
+  /**
+   * Waits for `promise()` quietly. Rejects with the device's `DeviceLostError` when the device is
+   * lost before or while waiting (a destroyed device may never settle the promise), and when the
+   * promise fails because the device went away (Dawn aborts a pending map before it reports the loss).
+   */
+  async until(promise: () => Promise<unknown>, lost: DeviceLoss): Promise<void> {
     const predicted = this.cost * this.msPerCost;
     const start = this.since || now();
     const remaining = predicted * this.sleepFraction - (now() - start);
     if (remaining > 1) await sleep(Math.min(remaining, this.maxSleepMs));
-    const err = lost();
+    const err = lost.error();
     if (err) throw err;
-    await promise();
+    await lost.race(promise());
     const elapsed = now() - start;
     // Learn from waits long enough to measure; a low estimate only costs spinning, a high one idles.
     if (elapsed > 5 && this.cost > 0 && !this.tainted) {

@@ -1,12 +1,4 @@
-export { UniControlPipeline, controlScales, type GeneratedImage, type GenerateResult } from './pipeline/pipeline.ts';
-export { DEFAULTS, OptionError, resolveOptions, resolveSeed, type ConditionSpec, type GenerateOptions, type Progress } from './pipeline/options.ts';
-export { outputSize } from './pipeline/outputSize.ts';
-export { adapterWeightsBySimilarity, pooledEmbeddings } from './pipeline/similarity.ts';
-export { TASK_INFO, taskInfo, type TaskInfo, type ConditionKind } from './tasks.ts';
-export * from './image/index.ts';
-export * from './conditions/index.ts';
-export { verifyFixtures, type VerifyOptions, type VerifyReport, type CaseResult } from './verify/verify.ts';
-export type { CheckRow } from './verify/compare.ts';
-export { toleranceFor, widening, type PrecisionMode } from './verify/tolerance.ts';
+export * from './portable.ts';
+export { verifyFixtures, type VerifyOptions } from './verify/verify.ts';
 export { readTokenizer, findVocabulary } from './vocabulary.ts';
 export { main } from './cli/main.ts';

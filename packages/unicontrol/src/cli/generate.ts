@@ -2,10 +2,11 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { decodePng, flattenAlpha } from '../image/index.ts';
-import { UniControlPipeline } from '../pipeline/pipeline.ts';
+import { checkGenerateOptions, UniControlPipeline } from '../pipeline/pipeline.ts';
 import type { GenerateOptions } from '../pipeline/options.ts';
 import { findVocabulary, readTokenizer } from '../vocabulary.ts';
 import { parseArgs, UsageError, type ParsedArgs } from './args.ts';
+import { checkWeightsFile } from './checkWeights.ts';
 import { ProgressBar } from './progress.ts';
 
 export const GENERATE_USAGE = `usage: unicontrol generate --task TASK (--condition MAP.png | --image PHOTO.png) --prompt TEXT [options]
@@ -91,6 +92,7 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
   if (dtype !== 'f32' && dtype !== 'f16') throw new UsageError(`--dtype must be f32 or f16, got ${dtype}`);
   const weights = stringFlag(args, 'weights') ?? 'weights/unicontrol_v1.1.st';
   if (!existsSync(weights)) throw new Error(`weights file ${weights} not found; run 'unicontrol download' or pass --weights`);
+  await checkWeightsFile(weights); // before the images, the vocabulary and the device
 
   const options: GenerateOptions = {
     prompt,
@@ -112,6 +114,7 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
     resolution: numberFlag(args, 'resolution'),
     sampler: stringFlag(args, 'sampler') as GenerateOptions['sampler'],
   };
+  checkGenerateOptions(options); // bad options fail before the weights are loaded
   const tokenizer = await tokenizerFor(args);
   const loadStart = performance.now();
   const settings = { unetHeads: numberFlag(args, 'heads'), clipHeads: numberFlag(args, 'clip-heads') };
@@ -135,6 +138,7 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
     else process.stdout.write(`${files.join('\n')}\nseed ${summary.seed}, ${result.width}x${result.height}\n`);
     return 0;
   } finally {
+    bar.done(); // an error mid-sampling must not share the bar's line
     process.off('SIGINT', onSigint);
     pipeline.dispose();
     pipeline.device.destroy();

@@ -8,12 +8,12 @@ import {
   PREFIX,
   TASKS,
   type CheckpointInspection,
-  type KeyReport,
   type UniControlConfig,
   type UnrevealedConfig,
 } from '@unicontrol/model';
 import { formatBytes } from '../download/progress.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { summarizeKeyReport } from './checkWeights.ts';
 
 export const INFO_USAGE = `usage: unicontrol info <weights> [--json] [--heads N] [--clip-heads N]
 
@@ -92,7 +92,7 @@ async function inspectFile(file: string, settings: Partial<UnrevealedConfig>, js
       process.stdout.write(`${out.join('\n')}\n`);
     }
     if (ok) return 0;
-    process.stderr.write(`unicontrol info: ${file} is not a loadable UniControl checkpoint: ${summarize(report)}\n`);
+    process.stderr.write(`unicontrol info: ${file} is not a loadable UniControl checkpoint: ${summarizeKeyReport(report)}\n`);
     return 1;
   } finally {
     await reader.close();
@@ -170,19 +170,6 @@ function headWarnings({ unet, clip }: UniControlConfig): string[] {
     warnings.push(`CLIP width ${clip.hiddenSize} does not split into ${clip.numHeads} attention heads; pass this model's --clip-heads`);
   }
   return warnings;
-}
-
-function summarize(r: KeyReport): string {
-  const counts: [number, string][] = [
-    [r.missing.length, 'missing'],
-    [r.unexpected.length, 'unexpected'],
-    [r.misshaped.length, 'with the wrong shape'],
-    [r.wrongDType.length, 'with an unusable dtype'],
-  ];
-  return counts
-    .filter(([c]) => c > 0)
-    .map(([c, what]) => `${c} ${c === 1 ? 'key' : 'keys'} ${what}`)
-    .join(', ');
 }
 
 async function fileSize(file: string): Promise<number> {

@@ -29,6 +29,15 @@ commands:
 
 Run 'unicontrol <command> --help' for a command's options.`;
 
+/** A message on one line: some errors (a checkpoint's key report) list their details on several. */
+function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
+}
+
 /**
  * Runs the CLI on `argv` (without node and the script); returns the exit status: 0 success,
  * 1 failure, 2 usage error. Errors print one line on stderr (set UNICONTROL_DEBUG=1 for the stack).
@@ -52,11 +61,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await command.run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`unicontrol ${name}: ${e.message}\n${command.usage}\n`);
+      // One line, as for every error; the options are one --help away.
+      process.stderr.write(`unicontrol ${name}: ${oneLine(e.message)} (see 'unicontrol ${name} --help')\n`);
       return 2;
     }
     const err = e instanceof Error ? e : new Error(String(e));
-    process.stderr.write(`unicontrol ${name}: ${err.message}\n`);
+    process.stderr.write(`unicontrol ${name}: ${oneLine(err.message)}\n`);
     if (process.env.UNICONTROL_DEBUG) process.stderr.write(`${err.stack ?? ''}\n`);
     return 1;
   }

@@ -3,6 +3,8 @@ import { stderrIsTerminal } from './terminal.ts';
 /** A progress bar on stderr: one line redrawn in place on a terminal, a line per 10 % otherwise. */
 export class ProgressBar {
   private lastDecile = -1;
+  /** A bar is on screen without its newline (terminal only). */
+  private open = false;
 
   constructor(
     private readonly label: string,
@@ -15,6 +17,7 @@ export class ProgressBar {
     const text = `${this.label} ${bar(fraction)} ${done}/${total} ${(fraction * 100).toFixed(0).padStart(3)}% ETA ${formatDuration(etaMs)}`;
     if (this.tty) {
       this.stream.write(`\r${text}\x1b[K`);
+      this.open = true;
     } else {
       const decile = Math.floor(fraction * 10);
       if (decile !== this.lastDecile) this.stream.write(`${text}\n`);
@@ -22,8 +25,10 @@ export class ProgressBar {
     }
   }
 
+  /** Ends the bar's line, so that what follows (a result, or an error) starts on its own. */
   done(): void {
-    if (this.tty) this.stream.write('\n');
+    if (this.open) this.stream.write('\n');
+    this.open = false;
   }
 }
 

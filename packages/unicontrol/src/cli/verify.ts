@@ -1,6 +1,8 @@
+import { join, resolve } from 'node:path';
 import { createDevice } from '@unicontrol/core';
 import { verifyFixtures, type CaseResult } from '../verify/verify.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { checkWeightsFile } from './checkWeights.ts';
 
 export const VERIFY_USAGE = `usage: unicontrol verify <fixture-dir> [--weights FILE] [--dtype f32|f16] [--vocab PATH] [--case NAME[,NAME…]] [--json]
 
@@ -15,12 +17,16 @@ export async function verifyCommand(argv: readonly string[]): Promise<number> {
   const dtype = flags.get('dtype') ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16') throw new UsageError(`--dtype must be f32 or f16, got ${String(dtype)}`);
   const json = flags.has('json');
+  const weights = stringFlag(flags.get('weights'));
+  // A file that cannot load would fail every case the same way: say so once, before any GPU work.
+  // (A name without a '/' is looked up in the fixture directory, as verifyFixtures does.)
+  if (weights !== undefined) await checkWeightsFile(weights.includes('/') ? resolve(weights) : join(positional[0], weights));
   const device = await createDevice();
   try {
     const report = await verifyFixtures(positional[0], {
       device,
       dtype,
-      weights: stringFlag(flags.get('weights')),
+      weights,
       vocab: stringFlag(flags.get('vocab')),
       cases: stringFlag(flags.get('case'))?.split(','),
       onCase: json ? undefined : (r) => process.stdout.write(formatCase(r)),

@@ -76,6 +76,8 @@ export interface ResolvedOptions extends Required<Pick<GenerateOptions, 'prompt'
   seed: bigint;
   width?: number;
   height?: number;
+  /** Attach a preview every this many steps (0: never). */
+  previewEvery: number;
 }
 
 export const DEFAULTS = {
@@ -116,6 +118,11 @@ function finite(option: string, v: unknown, lo: number, hi: number): number {
   return v;
 }
 
+function flag(option: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') fail(option, v, 'true or false');
+  return v;
+}
+
 function text(option: string, v: unknown): string {
   if (typeof v !== 'string') fail(option, v, 'a string');
   return v;
@@ -140,9 +147,28 @@ export function resolveSeed(seed: unknown): bigint {
   return BigInt(seed);
 }
 
-/** Applies the defaults and validates every scalar option (conditions are checked where they are read). */
+/** `preview`: true (every step), false/absent (never), or a whole number of steps. */
+function previewEvery(v: unknown): number {
+  if (v === undefined || v === false) return 0;
+  if (v === true) return 1;
+  return integer('preview', v, 0, 1000);
+}
+
+/** The callbacks and the signal, checked so that a wrong type fails now rather than mid-sampling. */
+function checkHooks(o: GenerateOptions): void {
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') fail('onProgress', o.onProgress, 'a function');
+  const s = o.signal as unknown;
+  const isSignal = typeof s === 'object' && s !== null && typeof (s as AbortSignal).throwIfAborted === 'function';
+  if (s !== undefined && !isSignal) fail('signal', s, 'an AbortSignal');
+}
+
+/**
+ * Applies the defaults and validates every scalar option, the callbacks and the signal (conditions
+ * are checked by `generate()` before it queues the call).
+ */
 export function resolveOptions(o: GenerateOptions): ResolvedOptions {
   if (o === null || typeof o !== 'object') fail('options', o, 'an object');
+  checkHooks(o);
   const sampler = o.sampler ?? DEFAULTS.sampler;
   if (!SAMPLERS.includes(sampler)) fail('sampler', sampler, `one of ${SAMPLERS.join(', ')}`);
   const size = (option: 'width' | 'height', v: unknown): number | undefined => (v === undefined ? undefined : integer(option, v, 64, MAX_SIDE));
@@ -154,12 +180,13 @@ export function resolveOptions(o: GenerateOptions): ResolvedOptions {
     guidance: finite('guidance', o.guidance ?? DEFAULTS.guidance, 0, 100),
     eta: finite('eta', o.eta ?? DEFAULTS.eta, 0, 1),
     strength: finite('strength', o.strength ?? DEFAULTS.strength, 0, 10),
-    guessMode: o.guessMode ?? DEFAULTS.guessMode,
+    guessMode: flag('guessMode', o.guessMode ?? DEFAULTS.guessMode),
     samples: integer('samples', o.samples ?? DEFAULTS.samples, 1, MAX_SAMPLES),
     resolution: integer('resolution', o.resolution ?? DEFAULTS.resolution, 64, MAX_SIDE),
     sampler,
     seed: resolveSeed(o.seed),
     width: size('width', o.width),
     height: size('height', o.height),
+    previewEvery: previewEvery(o.preview),
   };
 }

@@ -5,8 +5,9 @@ import { UniControlModel, type ClipTokenizer, type ControlConditions, type LoadC
 import { classifierFreeGuidance, NoiseGenerator, noiseTensor, sample } from '@unicontrol/sampler';
 import { encodePng } from '../image/index.ts';
 import { taskInfo, type TaskInfo } from '../tasks.ts';
-import { conditionMap, fitCondition, hintTensor } from './conditions.ts';
-import { OptionError, resolveOptions, type ConditionSpec, type GenerateOptions, type RgbaImage } from './options.ts';
+import { checkConditionSpec, conditionMap, fitCondition, hintTensor } from './conditions.ts';
+import { checkDecoded, checkLatents } from './finite.ts';
+import { OptionError, resolveOptions, type ConditionSpec, type GenerateOptions, type ResolvedOptions, type RgbaImage } from './options.ts';
 import { outputSize } from './outputSize.ts';
 import { latentPreview } from './preview.ts';
 import { adapterWeightsBySimilarity } from './similarity.ts';
@@ -36,7 +37,9 @@ export interface GenerateResult {
 
 /**
  * UniControl on one device: a loaded model and tokenizer. `generate()` calls run one at a time
- * (later calls wait for earlier ones), so one pipeline can be shared.
+ * (later calls wait for earlier ones), so one pipeline can be shared. A call rejects with
+ * `OptionError` (bad options, before it queues), `NonFiniteError` (NaN/Inf latents, naming the
+ * step), `DeviceLostError` (the device went away), or the signal's reason (aborted).
  */
 export class UniControlPipeline {
   private queue: Promise<unknown> = Promise.resolve();
@@ -57,9 +60,18 @@ export class UniControlPipeline {
     return this.model.device;
   }
 
-  /** Generates images for a prompt under one or more visual conditions. See `GenerateOptions`. */
+  /**
+   * Generates images for a prompt under one or more visual conditions. See `GenerateOptions`.
+   * Options are checked at once, so a bad call fails without waiting for the calls queued before it.
+   */
   generate(options: GenerateOptions): Promise<GenerateResult> {
-    const run = this.queue.then(() => this.run(options));
+    let checked: { o: ResolvedOptions; specs: ConditionSpec[] };
+    try {
+      checked = checkGenerateOptions(options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const run = this.queue.then(() => this.run(options, checked.o, checked.specs));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -69,12 +81,12 @@ export class UniControlPipeline {
     this.model.dispose();
   }
 
-  private async run(options: GenerateOptions): Promise<GenerateResult> {
-    const o = resolveOptions(options);
+  private async run(options: GenerateOptions, o: ResolvedOptions, specs: ConditionSpec[]): Promise<GenerateResult> {
+    options.signal?.throwIfAborted(); // aborted while queued
     const { model, device } = this;
+    device.check(); // a lost device fails here, before the CPU-side preprocessing
     const t0 = performance.now();
-    const specs = conditionSpecs(options);
-    const maps = specs.map((s, i) => ({ ...conditionMap(s, specs.length > 1 ? `conditions[${i}]` : 'options'), weight: s.weight ?? 1 }));
+    const maps = specs.map((s, i) => ({ ...conditionMap(s, conditionLabel(options, i)), weight: s.weight ?? 1 }));
     const { width, height } = outputSize(maps[0].map, o);
     const fitted = maps.map((m) => ({ ...m, map: fitCondition(m, width, height) }));
     const instruction = options.instruction ?? fitted.map((m) => m.task.instruction).join(', ');
@@ -105,11 +117,11 @@ export class UniControlPipeline {
       const alphasCumprod = model.schedule.alphas_cumprod;
       if (!alphasCumprod) throw new Error('the checkpoint has no alphas_cumprod schedule buffer');
       const started = performance.now();
-      const every = options.preview === true ? 1 : typeof options.preview === 'number' ? options.preview : 0;
-      if (!Number.isInteger(every) || every < 0) throw new OptionError(`preview must be true, false or a whole number of steps, got ${String(options.preview)}`);
-      // Progress reports run in order; a preview waits for its readback without holding up sampling.
+      // Progress reports run in order; a preview waits for its readback without holding up
+      // sampling. A failing report (or preview) is kept and ends the run at the next step.
+      const failure: { error?: unknown; failed: boolean } = { failed: false };
       let reports: Promise<void> = Promise.resolve();
-      const latent = await sample(
+      const sampling = sample(
         (x, timestep) => {
           const t = tensor(device, new Float32Array(2 * n).fill(timestep), [2 * n]);
           const out = model.applyModel(concat([x, x], 0), t, context, { ...conditions, taskFeature, scales });
@@ -123,16 +135,27 @@ export class UniControlPipeline {
           alphasCumprod,
           noise: generator,
           signal: options.signal,
-          onStep: ({ step, total, timestep, predX0 }) => {
+          onStep: async ({ step, total, timestep, x, predX0 }) => {
+            if (failure.failed) throw failure.error;
             const elapsedMs = performance.now() - started;
             const progress = { step, total, timestep, elapsedMs, etaMs: (elapsedMs / (step + 1)) * (total - step - 1) };
-            const wantPreview = every > 0 && ((step + 1) % every === 0 || step === total - 1);
+            const wantPreview = o.previewEvery > 0 && ((step + 1) % o.previewEvery === 0 || step === total - 1);
             const preview = wantPreview ? latentPreview(predX0.keep()).finally(() => predX0.dispose()) : undefined;
-            reports = reports.then(async () => options.onProgress?.({ ...progress, preview: await preview }));
+            preview?.catch(() => undefined); // observed by the report below; never an unhandled rejection
+            reports = reports
+              .then(async () => {
+                if (!failure.failed) options.onProgress?.({ ...progress, preview: await preview });
+              })
+              .catch((error: unknown) => {
+                if (!failure.failed) Object.assign(failure, { failed: true, error });
+              });
+            // The NaN/Inf guard (see finite.ts): this readback stands in for the sampler's wait.
+            checkLatents(await x.read(), step, total, timestep);
           },
         },
       );
-      await reports;
+      const latent = await sampling.finally(() => reports);
+      if (failure.failed) throw failure.error;
       const t3 = performance.now();
       const pixels = await toRgba(model.decode(latent));
       return { pixels, t2, t3 };
@@ -162,6 +185,36 @@ export class UniControlPipeline {
       return { source: fitted[0], task: taskInfo(name).name, weight };
     });
   }
+}
+
+/**
+ * Everything about a `generate()` call that can be checked without the GPU or the preprocessors:
+ * the scalar options, the callbacks, and each condition's task, images (size budget included) and
+ * weight. Throws `OptionError` (or `RangeError` for an unknown task) naming the option and value.
+ */
+export function checkGenerateOptions(options: GenerateOptions): { o: ResolvedOptions; specs: ConditionSpec[] } {
+  const o = resolveOptions(options);
+  const specs = conditionSpecs(options);
+  const checked = specs.map((spec, i) => checkConditionSpec(spec, conditionLabel(options, i)));
+  outputSize((checked[0].condition ?? checked[0].image)!, o); // preprocessors keep the size, so this is the output's
+  if (!(specs.reduce((sum, spec) => sum + (spec.weight ?? 1), 0) > 0)) throw new OptionError('condition weights must not all be 0');
+  if (options.adapterWeights !== undefined) checkAdapterWeights(options.adapterWeights);
+  return { o, specs };
+}
+
+/** How messages name condition `i`: by its place in `conditions`, or as the top-level options. */
+function conditionLabel(options: GenerateOptions, i: number): string {
+  return options.conditions !== undefined ? `conditions[${i}]` : 'options';
+}
+
+/** `adapterWeights`: task names to weights ≥ 0, at least one positive. */
+function checkAdapterWeights(weights: Record<string, number>): void {
+  if (weights === null || typeof weights !== 'object') throw new OptionError(`adapterWeights must be an object of task names to weights, got ${String(weights)}`);
+  for (const [name, w] of Object.entries(weights)) {
+    taskInfo(name);
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw new OptionError(`adapterWeights.${name} must be a finite number ≥ 0, got ${String(w)}`);
+  }
+  if (!Object.values(weights).some((w) => w > 0)) throw new OptionError('adapterWeights must give at least one task a non-zero weight');
 }
 
 /** The conditions of the options as a list (one condition, or `conditions`). */
@@ -197,6 +250,7 @@ export function controlScales(strength: number, guessMode: boolean, count: numbe
 async function toRgba(x: Tensor): Promise<Uint8Array> {
   const [n, , h, w] = x.shape;
   const v = (await x.read()) as Float32Array;
+  checkDecoded(v);
   const plane = h * w;
   const out = new Uint8Array(n * plane * 4);
   for (let b = 0; b < n; b++)
