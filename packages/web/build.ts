@@ -24,19 +24,6 @@ const wgsl: Plugin = {
   },
 };
 
-/**
- * The one Node-only spot on the browser path, swapped for a stand-in: the PNG decoder (zlib +
- * pngjs), for one that points to decodeImage().
- */
-const browserSwaps: Plugin = {
-  name: 'browser-swaps',
-  setup(b) {
-    b.onResolve({ filter: /\/decodePng\.ts$/ }, (args) =>
-      args.importer.endsWith('decodePngUnavailable.ts') ? undefined : { path: here('./src/decodePngUnavailable.ts') },
-    );
-  },
-};
-
 /** Inputs of the bundle that are Node built-ins or Node-only packages (must be none). */
 export function nodeInputs(meta: Metafile): string[] {
   const bad: string[] = [];
@@ -60,7 +47,7 @@ export async function buildWeb(): Promise<{ files: string[] }> {
     sourcemap: true,
     metafile: true,
     logLevel: 'warning',
-    plugins: [wgsl, browserSwaps],
+    plugins: [wgsl],
   });
   const bad = nodeInputs(result.metafile);
   if (bad.length > 0) throw new Error(`the browser bundle reaches Node-only code:\n  ${bad.join('\n  ')}`);

@@ -122,7 +122,7 @@ describe.skipIf(!HAVE_CHROMIUM)('PNG encoding in Chromium', () => {
     await session?.close();
   });
 
-  it('writes the same bytes as Node for the same pixels', async () => {
+  it('writes the same bytes as Node for the same pixels, and decodes them back', async () => {
     for (const [width, height] of [[1, 1], [64, 64], [97, 41]]) {
       const data = new Uint8Array(width * height * 4);
       for (let i = 0; i < data.length; i++) data[i] = (state = (state * 1103515245 + 12345) % 2147483648) % (i % 7 === 0 ? 256 : 16);
@@ -131,6 +131,12 @@ describe.skipIf(!HAVE_CHROMIUM)('PNG encoding in Chromium', () => {
         { width, height, pixels: [...data] },
       );
       expect(Buffer.from(inBrowser).equals(Buffer.from(encodePng({ width, height, data }))), `${width}x${height}, seed ${seed}`).toBe(true);
+      // And decodes them back to the same pixels, as Node does.
+      const decoded = await session.page.evaluate(
+        (bytes) => [...(globalThis as unknown as { unicontrol: Lib }).unicontrol.decodePng(Uint8Array.from(bytes)).data],
+        [...inBrowser],
+      );
+      expect(Uint8Array.from(decoded)).toEqual(data);
     }
   });
 });

@@ -15,6 +15,9 @@ export interface PngStructure {
   interlaced: boolean;
   /** The IDAT chunks' payloads, in file order (views into the input, not copies). */
   idat: Uint8Array[];
+  /** PLTE's RGB triples and tRNS's payload, when present (views). */
+  palette?: Uint8Array;
+  transparency?: Uint8Array;
 }
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -51,8 +54,9 @@ export function readPngStructure(bytes: Uint8Array, maxPixels: number): PngStruc
     throw new ImageError(`not a PNG file: ${sniff(bytes)} (only PNG is supported; convert the image to PNG)`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let header: Omit<PngStructure, 'idat'> | undefined;
-  let hasPalette = false;
+  let header: Omit<PngStructure, 'idat' | 'palette' | 'transparency'> | undefined;
+  let palette: Uint8Array | undefined;
+  let transparency: Uint8Array | undefined;
   const idat: Uint8Array[] = [];
   for (let at = 8; ; ) {
     if (at + 8 > bytes.length) fail(`truncated: the file ends at byte ${bytes.length} before the IEND chunk`);
@@ -71,7 +75,10 @@ export function readPngStructure(bytes: Uint8Array, maxPixels: number): PngStruc
     } else if (type === 'IHDR') {
       fail('more than one IHDR chunk');
     } else if (type === 'PLTE') {
-      hasPalette = true;
+      if (length % 3 !== 0 || length === 0 || length > 768) fail(`PLTE chunk of ${length} bytes is not 1–256 RGB entries`);
+      palette = bytes.subarray(data, data + length);
+    } else if (type === 'tRNS') {
+      transparency = bytes.subarray(data, data + length);
     } else if (type === 'IDAT') {
       idat.push(bytes.subarray(data, data + length));
     } else if (type === 'IEND') {
@@ -80,11 +87,11 @@ export function readPngStructure(bytes: Uint8Array, maxPixels: number): PngStruc
     at = data + length + 4;
   }
   if (idat.length === 0) fail('no image data (IDAT chunk)');
-  if (header.colorType === 3 && !hasPalette) fail('palette image without a PLTE chunk');
-  return { ...header, idat };
+  if (header.colorType === 3 && !palette) fail('palette image without a PLTE chunk');
+  return { ...header, idat, palette, transparency };
 }
 
-function readHeader(view: DataView, at: number, maxPixels: number): Omit<PngStructure, 'idat'> {
+function readHeader(view: DataView, at: number, maxPixels: number): Omit<PngStructure, 'idat' | 'palette' | 'transparency'> {
   const width = view.getUint32(at);
   const height = view.getUint32(at + 4);
   const bitDepth = view.getUint8(at + 8);
