@@ -1,8 +1,8 @@
 // 2-D convolution, NCHW, as an implicit GEMM (no im2col buffer), with a fused epilogue:
-//   y[b, o, p] = act(sum_k w'[b, o, k] · patch[b, k, p] + bias[o]) + residual[b, o, p]
+//   y[b, o, p] = act(sum_k w[o, k] · patch[b, k, p] + bias[o]) + residual[b, o, p]
 // where k = (ic, ky, kx) runs over the KH x KW window of every input channel, p = (oy, ox) over output
-// pixels, patch is the zero-padded input under the window, and w'[b, o, k] = w[o, k] · scale[b, ic]
-// (UniControl's per-sample channel modulation, applied to the weights as they are loaded).
+// pixels, patch is the zero-padded input under the window. (UniControl's per-sample channel
+// modulation is applied to the input beforehand, by ops/conv2d.ts.)
 // Needs `enable subgroups;` (ops/conv2d.ts adds it) and subgroups of at least 8 invocations.
 //
 // Same scheme as matmul.wgsl (see the reasoning there): one workgroup = one subgroup of 8
@@ -25,8 +25,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<X>;
 @group(0) @binding(3) var<storage, read> bias: array<X>;
 @group(0) @binding(4) var<storage, read> residual: array<X>;
-@group(0) @binding(5) var<storage, read> scale: array<X>;
-@group(0) @binding(6) var<storage, read_write> y: array<X>;
+@group(0) @binding(5) var<storage, read_write> y: array<X>;
 
 const CHANNELS = 16u;
 const PIXELS = 32u; // 8 invocations x 4 pixels
@@ -94,16 +93,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
   var acc8 = vec4f(); var acc9 = vec4f(); var acc10 = vec4f(); var acc11 = vec4f();
   var acc12 = vec4f(); var acc13 = vec4f(); var acc14 = vec4f(); var acc15 = vec4f();
   for (var k = 0u; k < p.K; k += 4u) {
-    var lo = loadW(wRow0, k);
-    var hi = loadW(wRow1, k);
-    if (HAS_SCALE) {
-      // Invocations 0..3 fetch the scales of taps k .. k+3 (the rest duplicate them) and share them.
-      let kk = min(k + lane % 4u, p.K - 1u);
-      let sv = f32(scale[batch * p.IC + kk / TAPS]);
-      let s = vec4f(subgroupBroadcast(sv, 0u), subgroupBroadcast(sv, 1u), subgroupBroadcast(sv, 2u), subgroupBroadcast(sv, 3u));
-      lo *= s;
-      hi *= s;
-    }
+    let lo = loadW(wRow0, k);
+    let hi = loadW(wRow1, k);
     let x0 = loadX(xBatch, k, iy0, ix0);
     let x1 = loadX(xBatch, k + 1u, iy0, ix0);
     let x2 = loadX(xBatch, k + 2u, iy0, ix0);

