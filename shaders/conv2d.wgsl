@@ -6,8 +6,9 @@
 // Needs `enable subgroups;` (ops/conv2d.ts adds it) and subgroups of at least 8 invocations.
 //
 // Same scheme as matmul.wgsl (see the reasoning there): one workgroup = one subgroup of 8
-// invocations computes 16 output channels x 32 output pixels; invocation l owns pixels
-// p0 + 4l .. p0 + 4l + 3 and gathers their input values itself; the 16 channels' weights are
+// invocations computes 16 output channels x 32 output pixels, counted across the batch (so small
+// images, e.g. 4x4 at batch 2, still fill the tile and read the weights once); invocation l owns
+// pixels p0 + 4l .. p0 + 4l + 3 and gathers their input values itself; the 16 channels' weights are
 // loaded one channel per invocation (o0 + l and o0 + 8 + l) and shared with subgroupBroadcast.
 // K is walked 4 at a time with one chained update per accumulator.
 
@@ -18,6 +19,7 @@ struct Params {
   // Epilogue: bit 0 adds the bias, bit 1 applies SiLU, bit 2 adds the residual (runtime flags:
   // the epilogue runs once per output, so they cost nothing worth a pipeline per combination).
   epilogue: u32,
+  batch: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -41,8 +43,9 @@ fn loadW(rowStart: u32, k: u32) -> vec4f {
   return v;
 }
 
-// The input under tap k for this invocation's 4 pixels, whose window corners are (iy0, ix0).
-fn loadX(xBatch: u32, k: u32, iy0: vec4i, ix0: vec4i) -> vec4f {
+// The input under tap k for this invocation's 4 pixels, whose images start at xBase and whose
+// window corners are (iy0, ix0).
+fn loadX(xBase: vec4u, k: u32, iy0: vec4i, ix0: vec4i) -> vec4f {
   let kk = min(k, p.K - 1u); // past K the weights are zero: any in-range value will do
   let ic = kk / TAPS;
   let t = kk % TAPS;
@@ -50,7 +53,7 @@ fn loadX(xBatch: u32, k: u32, iy0: vec4i, ix0: vec4i) -> vec4f {
   let ix = ix0 + i32(t % KW);
   // Negative coordinates wrap to huge unsigned values, so one comparison checks both sides.
   let inside = (vec4u(iy) < vec4u(p.H)) & (vec4u(ix) < vec4u(p.W));
-  let at = select(vec4u(0u), xBatch + (ic * p.H + vec4u(iy)) * p.W + vec4u(ix), inside);
+  let at = select(vec4u(0u), xBase + (ic * p.H + vec4u(iy)) * p.W + vec4u(ix), inside);
   let v = vec4f(f32(x[at.x]), f32(x[at.y]), f32(x[at.z]), f32(x[at.w]));
   return select(vec4f(0.0), v, inside);
 }
@@ -60,14 +63,14 @@ fn rank4(acc: vec4f, wv: vec4f, x0: vec4f, x1: vec4f, x2: vec4f, x3: vec4f) -> v
   return fma(vec4f(wv.w), x3, fma(vec4f(wv.z), x2, fma(vec4f(wv.y), x1, fma(vec4f(wv.x), x0, acc))));
 }
 
-fn store(o: u32, p0: u32, batch: u32, acc: vec4f) {
+fn store(o: u32, p0: u32, acc: vec4f) {
   let npx = p.OH * p.OW;
   for (var j = 0u; j < 4u; j++) {
-    let px = p0 + j;
-    if (px < npx) {
+    let q = p0 + j; // pixel across the batch
+    if (q < p.batch * npx) {
       var v = acc[j];
       if ((p.epilogue & 2u) != 0u) { v = v / (1.0 + exp(-v)); }
-      let at = (batch * p.OC + o) * npx + px;
+      let at = (q / npx * p.OC + o) * npx + q % npx;
       if ((p.epilogue & 4u) != 0u) { v += f32(residual[at]); }
       y[at] = X(v);
     }
@@ -75,15 +78,17 @@ fn store(o: u32, p0: u32, batch: u32, acc: vec4f) {
 }
 
 @compute @workgroup_size(8)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
-  let batch = wid.z;
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
   let o0 = wid.y * CHANNELS;
-  let p0 = wid.x * PIXELS + lane * 4u;
-  let lastPx = p.OH * p.OW - 1u;
-  let px = vec4u(min(p0, lastPx), min(p0 + 1u, lastPx), min(p0 + 2u, lastPx), min(p0 + 3u, lastPx));
+  // Pixel tiles run along x, then z (when there are more than 65535).
+  let p0 = (wid.z * nwg.x + wid.x) * PIXELS + lane * 4u;
+  let npx = p.OH * p.OW;
+  let last = p.batch * npx - 1u;
+  let q = vec4u(min(p0, last), min(p0 + 1u, last), min(p0 + 2u, last), min(p0 + 3u, last));
+  let px = q % npx;
   let iy0 = vec4i(px / p.OW * p.strideY) - i32(p.padY);
   let ix0 = vec4i(px % p.OW * p.strideX) - i32(p.padX);
-  let xBatch = batch * p.IC * p.H * p.W;
+  let xBase = q / npx * (p.IC * p.H * p.W);
   // The two channels whose weights this invocation loads for everyone.
   let wRow0 = min(o0 + lane, p.OC - 1u) * p.K;
   let wRow1 = min(o0 + 8u + lane, p.OC - 1u) * p.K;
@@ -95,10 +100,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
   for (var k = 0u; k < p.K; k += 4u) {
     let lo = loadW(wRow0, k);
     let hi = loadW(wRow1, k);
-    let x0 = loadX(xBatch, k, iy0, ix0);
-    let x1 = loadX(xBatch, k + 1u, iy0, ix0);
-    let x2 = loadX(xBatch, k + 2u, iy0, ix0);
-    let x3 = loadX(xBatch, k + 3u, iy0, ix0);
+    let x0 = loadX(xBase, k, iy0, ix0);
+    let x1 = loadX(xBase, k + 1u, iy0, ix0);
+    let x2 = loadX(xBase, k + 2u, iy0, ix0);
+    let x3 = loadX(xBase, k + 3u, iy0, ix0);
     acc0 = rank4(acc0, subgroupBroadcast(lo, 0u), x0, x1, x2, x3);
     acc1 = rank4(acc1, subgroupBroadcast(lo, 1u), x0, x1, x2, x3);
     acc2 = rank4(acc2, subgroupBroadcast(lo, 2u), x0, x1, x2, x3);
@@ -134,6 +139,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
   // One loop over the channels, not 16 unrolled copies: the epilogue's per-invocation memory
   // accesses are what makes llvmpipe's code large, and compile time grows with it (10x here).
   for (var i = 0u; i < min(CHANNELS, p.OC - o0); i++) {
-    store(o0 + i, p0, batch, acc[i]);
+    store(o0 + i, p0, acc[i]);
   }
 }

@@ -107,8 +107,11 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   }
   const consts: KernelConsts = { KH, KW };
   const subgroup = variant === 'implicit';
-  const [gx, gy] = subgroup ? [Math.ceil(npx / 32), Math.ceil(outC / 16)] : grid(Math.ceil((outC * npx) / 64));
-  if (gx > 65535 || gy > 65535 || batch > 65535) {
+  // implicit: tiles of 32 pixels counted across the batch, along x then z; direct: the batch along z.
+  const pixelTiles = Math.ceil((batch * npx) / 32);
+  const [dx, dy] = grid(Math.ceil((outC * npx) / 64));
+  const [gx, gy, gz] = subgroup ? [Math.min(pixelTiles, 65535), Math.ceil(outC / 16), Math.ceil(pixelTiles / 65535)] : [dx, dy, batch];
+  if (gx > 65535 || gy > 65535 || gz > 65535) {
     throw new ShapeError(`${op}: x ${fmt(x.shape)} with weight ${fmt(weight.shape)} needs more than 65535 workgroups along a dimension`);
   }
   // Σᵢ w[o, i]·s[b, i]·x[b, i]: scaling the input once is the same sum as scaling the weights
@@ -121,8 +124,8 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
     // Absent optional inputs are bound to x (never read: their epilogue flag is off).
     inputs: [xs, weight, bias ?? x, residual ?? x],
     outputs: [y],
-    params: new Params().u32(inC, H, W, outC, OH, OW, strideY, strideX, padY, padX, K, epilogue).bytes(),
-    workgroups: [gx, gy, batch] as const,
+    params: new Params().u32(inC, H, W, outC, OH, OW, strideY, strideX, padY, padX, K, epilogue, batch).bytes(),
+    workgroups: [gx, gy, gz] as const,
     cost: (subgroup ? 1 : NAIVE_SLOWDOWN) * (2 * batch * outC * npx * K + BYTES[x.dtype] * 4 * (x.size + weight.size + 2 * y.size)),
     flops: 2 * batch * outC * npx * K,
   };
