@@ -2,6 +2,8 @@
 // broken headers, bad entries and offsets, duplicate names, other models, and key problems. Each
 // names the error it must give (a pattern of the message: what is wrong and where).
 
+import { randomBytes } from '../../packages/unicontrol/test/testImages.ts';
+
 /** A tensor of a file being rewritten. */
 export interface RawTensor {
   name: string;
@@ -109,18 +111,8 @@ function lengthPrefix(n: bigint): Uint8Array {
   return out;
 }
 
-/** Deterministic bytes (xorshift32). */
-export function pseudoRandomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s & 255;
-  }
-  return out;
-}
+/** Deterministic bytes (xorshift32), as the image tests make them. */
+export const pseudoRandomBytes = randomBytes;
 
 const PAST_FILE = /header length \d+ bytes runs past the end of the file/;
 const PAST_DATA = /data_offsets \[\d+, \d+\] run past the end of the data section \(\d+ bytes; file \d+ bytes\); truncated file\?/;

@@ -19,6 +19,7 @@ import {
   type RgbaImage,
 } from '../src/image/index.ts';
 import { randomBytes, randomImage } from './testImages.ts';
+import { chunk } from '../../../test/reliability/pngWriter.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Test images
@@ -49,29 +50,8 @@ function patternRgba(width: number, height: number): RgbaImage {
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 
 // ---------------------------------------------------------------------------------------------
-// A minimal PNG writer, independent of pngjs, for formats pngjs cannot write.
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 255] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, data.length);
-  out.set(Buffer.from(type, 'latin1'), 4);
-  out.set(data, 8);
-  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
+// A minimal PNG writer, independent of pngjs, for formats pngjs cannot write (chunks and CRCs from
+// the reliability tests' writer).
 
 const SIGNATURE = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
