@@ -1,8 +1,8 @@
 // 2-D convolution, NCHW, as an implicit GEMM (no im2col buffer), with a fused epilogue:
 //   y[b, o, p] = act(sum_k w[o, k] · patch[b, k, p] + bias[o]) + residual[b, o, p]
 // where k = (ic, ky, kx) runs over the KH x KW window of every input channel, p = (oy, ox) over output
-// pixels, patch is the zero-padded input under the window. (UniControl's per-sample channel
-// modulation is applied to the input beforehand, by ops/conv2d.ts.)
+// pixels, patch is the zero-padded input under the window, times scale[b, ic] when HAS_SCALE
+// (UniControl's per-sample channel modulation: the same sum as scaling the weights, in f32).
 // Needs `enable subgroups;` (ops/conv2d.ts adds it) and subgroups of at least 8 invocations.
 //
 // Same scheme as matmul.wgsl (see the reasoning there): one workgroup = one subgroup of 8
@@ -27,7 +27,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<X>;
 @group(0) @binding(3) var<storage, read> bias: array<X>;
 @group(0) @binding(4) var<storage, read> residual: array<X>;
-@group(0) @binding(5) var<storage, read_write> y: array<X>;
+@group(0) @binding(5) var<storage, read> scale: array<X>;
+@group(0) @binding(6) var<storage, read_write> y: array<X>;
 
 const CHANNELS = 16u;
 const PIXELS = 32u; // 8 invocations x 4 pixels
@@ -43,9 +44,9 @@ fn loadW(rowStart: u32, k: u32) -> vec4f {
   return v;
 }
 
-// The input under tap k for this invocation's 4 pixels, whose images start at xBase and whose
-// window corners are (iy0, ix0).
-fn loadX(xBase: vec4u, k: u32, iy0: vec4i, ix0: vec4i) -> vec4f {
+// The input under tap k for this invocation's 4 pixels, whose images (batch indices img) start
+// at xBase and whose window corners are (iy0, ix0).
+fn loadX(xBase: vec4u, img: vec4u, k: u32, iy0: vec4i, ix0: vec4i) -> vec4f {
   let kk = min(k, p.K - 1u); // past K the weights are zero: any in-range value will do
   let ic = kk / TAPS;
   let t = kk % TAPS;
@@ -54,7 +55,11 @@ fn loadX(xBase: vec4u, k: u32, iy0: vec4i, ix0: vec4i) -> vec4f {
   // Negative coordinates wrap to huge unsigned values, so one comparison checks both sides.
   let inside = (vec4u(iy) < vec4u(p.H)) & (vec4u(ix) < vec4u(p.W));
   let at = select(vec4u(0u), xBase + (ic * p.H + vec4u(iy)) * p.W + vec4u(ix), inside);
-  let v = vec4f(f32(x[at.x]), f32(x[at.y]), f32(x[at.z]), f32(x[at.w]));
+  var v = vec4f(f32(x[at.x]), f32(x[at.y]), f32(x[at.z]), f32(x[at.w]));
+  if (HAS_SCALE) {
+    let si = img * p.IC + ic;
+    v *= vec4f(f32(scale[si.x]), f32(scale[si.y]), f32(scale[si.z]), f32(scale[si.w]));
+  }
   return select(vec4f(0.0), v, inside);
 }
 
@@ -88,7 +93,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let px = q % npx;
   let iy0 = vec4i(px / p.OW * p.strideY) - i32(p.padY);
   let ix0 = vec4i(px % p.OW * p.strideX) - i32(p.padX);
-  let xBase = q / npx * (p.IC * p.H * p.W);
+  let img = q / npx;
+  let xBase = img * (p.IC * p.H * p.W);
   // The two channels whose weights this invocation loads for everyone.
   let wRow0 = min(o0 + lane, p.OC - 1u) * p.K;
   let wRow1 = min(o0 + 8u + lane, p.OC - 1u) * p.K;
@@ -100,10 +106,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   for (var k = 0u; k < p.K; k += 4u) {
     let lo = loadW(wRow0, k);
     let hi = loadW(wRow1, k);
-    let x0 = loadX(xBase, k, iy0, ix0);
-    let x1 = loadX(xBase, k + 1u, iy0, ix0);
-    let x2 = loadX(xBase, k + 2u, iy0, ix0);
-    let x3 = loadX(xBase, k + 3u, iy0, ix0);
+    let x0 = loadX(xBase, img, k, iy0, ix0);
+    let x1 = loadX(xBase, img, k + 1u, iy0, ix0);
+    let x2 = loadX(xBase, img, k + 2u, iy0, ix0);
+    let x3 = loadX(xBase, img, k + 3u, iy0, ix0);
     acc0 = rank4(acc0, subgroupBroadcast(lo, 0u), x0, x1, x2, x3);
     acc1 = rank4(acc1, subgroupBroadcast(lo, 1u), x0, x1, x2, x3);
     acc2 = rank4(acc2, subgroupBroadcast(lo, 2u), x0, x1, x2, x3);

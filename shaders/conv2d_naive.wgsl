@@ -17,7 +17,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<X>;
 @group(0) @binding(3) var<storage, read> bias: array<X>;
 @group(0) @binding(4) var<storage, read> residual: array<X>;
-@group(0) @binding(5) var<storage, read_write> y: array<X>;
+@group(0) @binding(5) var<storage, read> scale: array<X>;
+@group(0) @binding(6) var<storage, read_write> y: array<X>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -30,6 +31,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let ox = i % p.OW;
   var sum = 0.0;
   for (var ic = 0u; ic < p.IC; ic++) {
+    var weight = 1.0;
+    if (HAS_SCALE) { weight = f32(scale[batch * p.IC + ic]); }
     for (var ky = 0u; ky < KH; ky++) {
       let iy = i32(oy * p.strideY + ky) - i32(p.padY);
       if (iy < 0 || iy >= i32(p.H)) { continue; }
@@ -37,7 +40,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
         let ix = i32(ox * p.strideX + kx) - i32(p.padX);
         if (ix < 0 || ix >= i32(p.W)) { continue; }
         let xv = f32(x[((batch * p.IC + ic) * p.H + u32(iy)) * p.W + u32(ix)]);
-        sum += f32(w[((o * p.IC + ic) * KH + ky) * KW + kx]) * xv;
+        sum += weight * f32(w[((o * p.IC + ic) * KH + ky) * KW + kx]) * xv;
       }
     }
   }
