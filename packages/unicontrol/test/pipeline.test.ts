@@ -104,6 +104,20 @@ describe.skipIf(!HAVE_SHARED)('UniControlPipeline (tiny weights)', () => {
     expect(similar.images[0].rgba.length).toBe(64 * 64 * 4);
   });
 
+  it('runs with float16 storage (float32 latents), guess mode included', async () => {
+    const model = await UniControlModel.load(pipeline.device, `${TINY}model.safetensors`, { dtype: 'f16', settings: { unetHeads: 2, clipHeads: 2 } });
+    const half = new UniControlPipeline(model, pipeline.tokenizer);
+    try {
+      for (const guessMode of [false, true]) {
+        const r = await half.generate({ ...base, steps: 2, guessMode });
+        expect([r.width, r.height]).toEqual([64, 64]);
+        expect(r.images[0].rgba.some((v, i) => i % 4 !== 3 && v !== r.images[0].rgba[0])).toBe(true);
+      }
+    } finally {
+      half.dispose();
+    }
+  });
+
   it('validates options up front with errors naming them', async () => {
     const bad = (o: object) => pipeline.generate({ ...base, ...o } as Parameters<UniControlPipeline['generate']>[0]);
     await expect(bad({ steps: 0 })).rejects.toThrow('steps must be an integer from 1 to 1000, got 0');

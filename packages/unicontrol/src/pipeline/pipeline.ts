@@ -1,6 +1,6 @@
 // The pipeline users call: load once, generate many.
 
-import { concat, createDevice, tensor, zeros, type ByteSource, type Device, type Tensor } from '@unicontrol/core';
+import { cast, concat, createDevice, tensor, zeros, type ByteSource, type Device, type Tensor } from '@unicontrol/core';
 import { UniControlModel, type ClipTokenizer, type ControlConditions, type LoadCheckpointOptions, type TaskName } from '@unicontrol/model';
 import { classifierFreeGuidance, NoiseGenerator, noiseTensor, sample } from '@unicontrol/sampler';
 import { encodePng } from '../image/index.ts';
@@ -101,11 +101,12 @@ export class UniControlPipeline {
       const uncond = model.encodeText(ids(Array(n).fill(o.guessMode ? '' : o.negativePrompt)));
       const taskFeature = model.taskFeature(ids([instruction]));
       const context = concat([uncond, cond], 0);
-      const hints = new Map(fitted.map((m) => [m, hintTensor(device, m.map, n)]));
+      // In the model's storage dtype once, not cast again at every step.
+      const hints = new Map(fitted.map((m) => [m, model.input(hintTensor(device, m.map, n))]));
       const conditions: ControlConditions = {
         adapters: adapters.map((a) => {
           const hint = hints.get(a.source)!;
-          return { task: a.task, weight: a.weight, hint: concat([o.guessMode ? zeros(device, hint.shape) : hint, hint], 0) };
+          return { task: a.task, weight: a.weight, hint: concat([o.guessMode ? zeros(device, hint.shape, hint.dtype) : hint, hint], 0) };
         }),
       };
       const scales = controlScales(o.strength, o.guessMode, model.controlNet.numControls);
@@ -125,7 +126,9 @@ export class UniControlPipeline {
         (x, timestep) => {
           const t = tensor(device, new Float32Array(2 * n).fill(timestep), [2 * n]);
           const out = model.applyModel(concat([x, x], 0), t, context, { ...conditions, taskFeature, scales });
-          return classifierFreeGuidance(out, o.guidance).eps;
+          // The latents stay float32 whatever the model's storage; ε joins them in their dtype.
+          const { eps } = classifierFreeGuidance(out, o.guidance);
+          return eps.dtype === x.dtype ? eps : cast(eps, x.dtype as 'f32' | 'f16');
         },
         xT,
         {
