@@ -60,7 +60,7 @@ export async function pooled<T>(jobs: (() => Promise<T>)[], width = 3): Promise<
   return out;
 }
 
-/** `generate`'s progress lines on a non-terminal stderr (`sampling [####....] 1/2  50% ETA 0.3s`). */
+/** `generate`'s progress lines on a non-terminal stderr (`sampling [####....] 1/2  50% ETA 1s`). */
 export const PROGRESS_LINE = /^sampling \[[#.]+\] \d+\/\d+ +\d+% ETA /;
 
 /**

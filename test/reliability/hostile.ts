@@ -2,6 +2,7 @@
 // broken headers, bad entries and offsets, duplicate names, other models, and key problems. Each
 // names the error it must give (a pattern of the message: what is wrong and where).
 
+import { assemble, writeSafetensors as writeTensors } from '../../packages/core/test/safetensors-writer.ts';
 import { randomBytes } from '../../packages/unicontrol/test/testImages.ts';
 
 /** A tensor of a file being rewritten. */
@@ -42,8 +43,7 @@ export class SafetensorsParts {
 
   /** A file with header bytes `header` (its real length in the prefix) and the original data. */
   withHeader(header: string | Uint8Array, data: Uint8Array = this.data): Uint8Array {
-    const h = typeof header === 'string' ? utf8.encode(header) : header;
-    return concatBytes(lengthPrefix(BigInt(h.length)), h, data);
+    return assemble(header, data);
   }
 
   /** The original file with its 8-byte length replaced by `n`. */
@@ -86,13 +86,7 @@ export class SafetensorsParts {
 
 /** Writes tensors back to back into a valid safetensors file. */
 export function writeSafetensors(tensors: readonly RawTensor[]): Uint8Array {
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const t of tensors) {
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
-    offset += t.bytes.length;
-  }
-  return concatBytes(lengthPrefix(BigInt(utf8.encode(JSON.stringify(header)).length)), utf8.encode(JSON.stringify(header)), ...tensors.map((t) => t.bytes));
+  return writeTensors(tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: t.bytes })));
 }
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
@@ -102,12 +96,6 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
     out.set(p, at);
     at += p.length;
   }
-  return out;
-}
-
-function lengthPrefix(n: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, n, true);
   return out;
 }
 

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesSource, createDevice, openSafetensors, type Device } from '@unicontrol/core';
+import { writeSafetensors } from '../../core/test/safetensors-writer.ts';
 import { CheckpointError, expectedKeys, inferConfig, inspectCheckpoint, loadCheckpoint } from '../src/index.ts';
 
 const SHARED = fileURLToPath(new URL('../../../../shared/fixtures/tiny/', import.meta.url));
@@ -31,22 +32,7 @@ function parse(bytes: Uint8Array): Map<string, Entry> {
 
 /** Writes entries back into safetensors bytes. */
 function serialize(entries: Map<string, Entry>): Uint8Array {
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const [name, e] of entries) {
-    header[name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.data.length] };
-    offset += e.data.length;
-  }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + json.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  let at = 8 + json.length;
-  for (const e of entries.values()) {
-    out.set(e.data, at);
-    at += e.data.length;
-  }
-  return out;
+  return writeSafetensors([...entries].map(([name, e]) => ({ name, dtype: e.dtype, shape: e.shape, data: e.data })));
 }
 
 describe.skipIf(!HAVE_SHARED)('checkpoint layout', () => {

@@ -5,6 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { bytesSource, createDevice, openSafetensors, sliceAxis, tensor, type Tensor } from '@unicontrol/core';
+import { writeSafetensors, type TensorToWrite } from '../../core/test/safetensors-writer.ts';
 import { UniControlModel, expectedKeys, type UniControlConfig } from '../src/index.ts';
 
 const CONFIG: UniControlConfig = {
@@ -43,9 +44,7 @@ function rng(seed: number): () => number {
 function randomCheckpoint(seed: number): Uint8Array {
   const next = rng(seed);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-  const header: Record<string, unknown> = {};
-  const blobs: Uint8Array[] = [];
-  let offset = 0;
+  const tensors: TensorToWrite[] = [];
   for (const [name, { shape, kind }] of expectedKeys(CONFIG)) {
     const n = shape.reduce((a, b) => a * b, 1);
     let data: Uint8Array;
@@ -63,20 +62,9 @@ function randomCheckpoint(seed: number): Uint8Array {
       });
       data = new Uint8Array(values.buffer);
     }
-    header[name] = { dtype: kind === 'int' ? 'I64' : 'F32', shape, data_offsets: [offset, offset + data.length] };
-    blobs.push(data);
-    offset += data.length;
+    tensors.push({ name, dtype: kind === 'int' ? 'I64' : 'F32', shape, data });
   }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + json.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  let at = 8 + json.length;
-  for (const b of blobs) {
-    out.set(b, at);
-    at += b.length;
-  }
-  return out;
+  return writeSafetensors(tensors);
 }
 
 function randomInput(shape: number[], seed: number, scale = 1): Float32Array {

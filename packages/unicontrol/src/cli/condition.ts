@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { encodePng } from '../image/index.ts';
 import { conditionMap } from '../pipeline/conditions.ts';
 import { parseArgs, UsageError } from './args.ts';
-import { readPng, stringFlag } from './generate.ts';
+import { preprocessFlag, readPng, stringFlag } from './generate.ts';
 
 export const CONDITION_USAGE = `usage: unicontrol condition --task TASK --image PHOTO.png --out MAP.png [--preprocess JSON]
 
@@ -16,15 +16,7 @@ export async function conditionCommand(argv: readonly string[]): Promise<number>
   const image = stringFlag(args, 'image');
   const out = stringFlag(args, 'out');
   if (!task || !image || !out) throw new UsageError('--task, --image and --out are required');
-  let preprocess: Record<string, unknown> = {};
-  const pre = stringFlag(args, 'preprocess');
-  if (pre !== undefined) {
-    try {
-      preprocess = JSON.parse(pre) as Record<string, unknown>;
-    } catch {
-      throw new UsageError(`--preprocess must be JSON, got ${pre}`);
-    }
-  }
+  const preprocess = preprocessFlag(args) ?? {};
   const { map } = conditionMap({ task, image: await readPng(image), preprocess }, 'condition');
   await writeFile(out, encodePng(map));
   process.stdout.write(`${out} (${map.width}x${map.height})\n`);

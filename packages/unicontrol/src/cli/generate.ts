@@ -47,6 +47,17 @@ export function stringFlag(args: ParsedArgs, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** `--preprocess`: the preprocessor's options as JSON (undefined when absent). */
+export function preprocessFlag(args: ParsedArgs): Record<string, unknown> | undefined {
+  const v = stringFlag(args, 'preprocess');
+  if (v === undefined) return undefined;
+  try {
+    return JSON.parse(v) as Record<string, unknown>;
+  } catch {
+    throw new UsageError(`--preprocess must be JSON, got ${v}`);
+  }
+}
+
 /** `--seed`: decimal digits, kept exact beyond 2^53 as a bigint. */
 function seedFlag(args: ParsedArgs): number | bigint | undefined {
   const v = stringFlag(args, 'seed');
@@ -79,15 +90,7 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
   const conditionPath = stringFlag(args, 'condition');
   const imagePath = stringFlag(args, 'image');
   if ((conditionPath === undefined) === (imagePath === undefined)) throw new UsageError('give exactly one of --condition and --image');
-  let preprocess: Record<string, unknown> | undefined;
-  const pre = stringFlag(args, 'preprocess');
-  if (pre !== undefined) {
-    try {
-      preprocess = JSON.parse(pre) as Record<string, unknown>;
-    } catch {
-      throw new UsageError(`--preprocess must be JSON, got ${pre}`);
-    }
-  }
+  const preprocess = preprocessFlag(args);
   const dtype = stringFlag(args, 'dtype') ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16') throw new UsageError(`--dtype must be f32 or f16, got ${dtype}`);
   const weights = stringFlag(args, 'weights') ?? 'weights/unicontrol_v1.1.st';

@@ -1,3 +1,4 @@
+import { formatDuration } from '../download/progress.ts';
 import { stderrIsTerminal } from './terminal.ts';
 
 /** A progress bar on stderr: one line redrawn in place on a terminal, a line per 10 % otherwise. */
@@ -14,7 +15,7 @@ export class ProgressBar {
 
   update(done: number, total: number, etaMs: number): void {
     const fraction = total > 0 ? done / total : 1;
-    const text = `${this.label} ${bar(fraction)} ${done}/${total} ${(fraction * 100).toFixed(0).padStart(3)}% ETA ${formatDuration(etaMs)}`;
+    const text = `${this.label} ${bar(fraction)} ${done}/${total} ${(fraction * 100).toFixed(0).padStart(3)}% ETA ${Number.isFinite(etaMs) ? formatDuration(etaMs / 1000) : '?'}`;
     if (this.tty) {
       this.stream.write(`\r${text}\x1b[K`);
       this.open = true;
@@ -35,13 +36,4 @@ export class ProgressBar {
 function bar(fraction: number, width = 24): string {
   const filled = Math.round(fraction * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-}
-
-/** `1m05s`, `12.3s`. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return '?';
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  return `${m}m${String(Math.round(s - 60 * m)).padStart(2, '0')}s`;
 }
