@@ -1,8 +1,9 @@
 // End-to-end benchmark on a full-size UniControl checkpoint (by default the synthetic one that
 // `npm run weights:synthetic` writes): one guided ControlNet + UNet step (batch 2) at 32x32 and
 // 64x64 latents, a text encode, VAE decodes at 256 and 512 px; float32 and float16 storage.
-// Per case: a first run (compiles pipelines), then timed runs; median seconds, GFLOP (direct
-// algorithm, from Device.counters()), achieved GFLOP/s, peak GPU bytes, dispatches per run.
+// Per case: its pipelines compiled ahead (timed apart), a first run, then timed runs; median
+// seconds, GFLOP (direct algorithm, from Device.counters()), achieved GFLOP/s, peak GPU bytes,
+// dispatches and newly created bind groups per run.
 //
 //   npm run bench:e2e [-- --weights FILE] [--dtype f32,f16] [--cases a,b] [--runs N] [--no-probe] [--json FILE]
 
@@ -101,9 +102,16 @@ async function main(): Promise<void> {
     inputs.set('context', device.scope(() => model.encodeText(ids(device, 2))).keep());
     inputs.set('taskFeature', device.scope(() => model.taskFeature(ids(device, 1))).keep());
     for (const name of names) {
+      t0 = performance.now();
+      const { compiled } = await device.compileAhead(() => CASES[name](model, device, inputs));
+      const compileS = (performance.now() - t0) / 1000;
+      console.error(`${dtype} ${name}: compile ahead: ${compiled} pipelines in ${compileS.toFixed(2)} s`);
+      // Start each case from an empty pool, so its allocated peak is its own.
+      device.pool.trim();
       device.pool.resetPeak();
       const seconds: number[] = [];
       let counted = { dispatches: 0, flops: 0, submits: 0 };
+      let bindGroupsCreated = 0;
       for (let r = 0; r <= runs; r++) {
         device.resetCounters();
         t0 = performance.now();
@@ -112,25 +120,30 @@ async function main(): Promise<void> {
         seconds.push((performance.now() - t0) / 1000);
         out.dispose();
         counted = device.counters();
+        bindGroupsCreated = device.caches().bindGroupsCreated;
       }
       const medianS = median(seconds.slice(1));
       const gflop = counted.flops / 1e9;
       const result = {
         name,
         dtype,
+        compile_ahead_s: compileS,
+        compiled_ahead: compiled,
         first_s: seconds[0],
         median_s: medianS,
         gflop,
         gflops: gflop / medianS,
         peak_fraction: gflop / medianS / fma,
         peak_gpu_bytes: device.memory().peakBytes,
+        peak_allocated_bytes: device.memory().peakAllocatedBytes,
         peak_rss_bytes: peakRss(),
         dispatches: counted.dispatches,
         submits: counted.submits,
+        bind_groups_created: bindGroupsCreated,
       };
       console.error(
         `${dtype} ${name}: first ${result.first_s.toFixed(2)} s, median ${medianS.toFixed(2)} s, ${gflop.toFixed(1)} GFLOP, ${result.gflops.toFixed(1)} GFLOP/s` +
-          `${Number.isFinite(fma) ? ` (${(100 * result.peak_fraction).toFixed(0)}% of FMA peak)` : ''}, GPU peak ${gib(result.peak_gpu_bytes)}, ${result.dispatches} dispatches, ${result.submits} submits`,
+          `${Number.isFinite(fma) ? ` (${(100 * result.peak_fraction).toFixed(0)}% of FMA peak)` : ''}, GPU peak ${gib(result.peak_gpu_bytes)} live, ${gib(result.peak_allocated_bytes)} allocated, ${result.dispatches} dispatches, ${result.submits} submits, ${result.bind_groups_created} new bind groups`,
       );
       results.push(result);
     }

@@ -5,7 +5,7 @@
 //   npx tsx bench/profile.ts [--weights FILE] [--latent 32] [--dtype f32|f16] [--top 25] [--shapes]
 
 import { parseArgs } from 'node:util';
-import { createDevice, tensor, type KernelLaunch, type Tensor } from '@unicontrol/core';
+import { createDevice, tensor, Tensor, type KernelLaunch } from '@unicontrol/core';
 import { UniControlModel } from '@unicontrol/model';
 
 const { values: args } = parseArgs({
@@ -30,9 +30,12 @@ const hint = tensor(device, Float32Array.from({ length: 2 * 3 * 64 * n * n }, (_
 const t = tensor(device, [501, 501], [2]);
 await device.sync();
 
-// Record: every launch, with its tensors kept alive for the replay.
+// Record: every launch, with its tensors kept alive for the replay (the model frees its
+// intermediates as it goes, so disposing is switched off while recording).
 const launches: KernelLaunch[] = [];
 const run = device.run.bind(device);
+const dispose = Tensor.prototype.dispose;
+Tensor.prototype.dispose = () => {};
 device.run = (launch: KernelLaunch) => {
   for (const tt of [...launch.inputs, ...launch.outputs]) tt.keep();
   launches.push(launch);
@@ -40,6 +43,7 @@ device.run = (launch: KernelLaunch) => {
 };
 model.applyModel(x, t, context, { hint, task: 'control_canny', taskFeature });
 device.run = run;
+Tensor.prototype.dispose = dispose;
 await device.sync();
 
 // Replay each launch alone: one untimed run, then `reps` timed back to back.

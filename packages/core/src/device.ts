@@ -1,7 +1,8 @@
 import type { DType } from './dtype.ts';
 import { AdapterError, DeviceLostError, ShapeError, fmt } from './errors.ts';
-import { PipelineCache, type KernelConsts } from './kernel.ts';
-import { BufferPool, type MemoryStats } from './memory.ts';
+import { ForgettingPool } from './bindgroups.ts';
+import { PipelineCache, type KernelConsts, type KernelKey } from './kernel.ts';
+import type { BufferPool, MemoryStats } from './memory.ts';
 import { DeviceLoss, Recorder } from './recorder.ts';
 import { ScopeStack } from './scope.ts';
 import type { Tensor } from './tensor.ts';
@@ -56,6 +57,9 @@ export class Device {
   readonly pool: BufferPool;
   private work = { dispatches: 0, flops: 0 };
   private submitsAtReset = 0;
+  private cachesAtReset = { pipelinesCompiled: 0, bindGroupsCreated: 0, bindGroupsReused: 0 };
+  /** While `compileAhead` runs its function: the kernels its launches need. */
+  private plan: KernelKey[] | null = null;
   readonly pipelines: PipelineCache;
   readonly recorder: Recorder;
   readonly scopes = new ScopeStack();
@@ -75,8 +79,8 @@ export class Device {
   ) {
     this.hasF16 = gpu.features.has('shader-f16');
     this.poisonOutputs = options.poisonOutputs ?? false;
-    this.pool = new BufferPool(gpu, gpu.limits.maxBufferSize);
     this.recorder = new Recorder(gpu, this.loss);
+    this.pool = new ForgettingPool(gpu, gpu.limits.maxBufferSize, (b) => this.recorder.bindGroups.forget(b));
     this.pipelines = new PipelineCache(gpu, () => this.recorder.wait.taint());
     void gpu.lost.then((info) => {
       this.loss.report(
@@ -140,14 +144,14 @@ export class Device {
   run(launch: KernelLaunch): void {
     this.check();
     const writes = [...launch.inputs.map(() => false), ...launch.outputs.map(() => true)];
-    const { pipeline, layout } = this.pipelines.get({
+    const key: KernelKey = {
       shader: launch.shader,
       types: launch.types,
       consts: launch.consts,
       writes,
       params: launch.params !== undefined,
       subgroups: launch.subgroups,
-    });
+    };
     const limit = this.limits.maxStorageBufferBindingSize;
     const bindings = [...launch.inputs, ...launch.outputs].map((t) => {
       if (t.bytes > limit) {
@@ -156,6 +160,11 @@ export class Device {
       // A pooled buffer's size class may exceed the limit although the tensor fits: bind only what is allowed.
       return { buffer: t.buffer, size: Math.min(t.buffer.size, limit) };
     });
+    if (this.plan) {
+      this.plan.push(key);
+      return;
+    }
+    const { pipeline, layout } = this.pipelines.get(key);
     const [x, y = 1, z = 1] = launch.workgroups;
     this.work.dispatches++;
     this.work.flops += launch.flops ?? 0;
@@ -171,9 +180,66 @@ export class Device {
     return { ...this.work, submits: this.recorder.submits - this.submitsAtReset };
   }
 
+  /**
+   * How well pipelines and bind groups are reused: pipelines and bind groups held now, and since the
+   * device was made or `resetCounters()`, pipelines compiled, bind groups created, and dispatches
+   * that found their bind group cached. A repeated sampling step should compile nothing and create
+   * (almost) no bind groups.
+   */
+  caches(): { pipelines: number; bindGroups: number; pipelinesCompiled: number; bindGroupsCreated: number; bindGroupsReused: number } {
+    const now = this.cacheTotals();
+    const base = this.cachesAtReset;
+    return {
+      pipelines: this.pipelines.size,
+      bindGroups: this.recorder.bindGroups.size,
+      pipelinesCompiled: now.pipelinesCompiled - base.pipelinesCompiled,
+      bindGroupsCreated: now.bindGroupsCreated - base.bindGroupsCreated,
+      bindGroupsReused: now.bindGroupsReused - base.bindGroupsReused,
+    };
+  }
+
   resetCounters(): void {
     this.work = { dispatches: 0, flops: 0 };
     this.submitsAtReset = this.recorder.submits;
+    this.cachesAtReset = this.cacheTotals();
+  }
+
+  private cacheTotals(): { pipelinesCompiled: number; bindGroupsCreated: number; bindGroupsReused: number } {
+    const groups = this.recorder.bindGroups;
+    return { pipelinesCompiled: this.pipelines.compiled, bindGroupsCreated: groups.created, bindGroupsReused: groups.reused };
+  }
+
+  /**
+   * Compiles, ahead of use and in parallel, every pipeline that `fn` would launch, so the work
+   * that follows (a sampling loop) does not stop to compile. `fn` runs synchronously with
+   * dispatching paused: ops allocate their outputs and check shapes, but record and submit
+   * nothing, so tensors it makes hold no computed values (those it does not keep are freed; it
+   * must not read any). Then every pipeline not yet cached is created with
+   * `createComputePipelineAsync`, all awaited together. Dispatching resumes even if `fn` throws.
+   * Resolves to the number of pipelines compiled.
+   */
+  async compileAhead(fn: () => unknown): Promise<{ compiled: number }> {
+    this.check();
+    if (this.plan) throw new Error('compileAhead: already planning (compileAhead calls do not nest)');
+    const plan: KernelKey[] = [];
+    this.plan = plan;
+    this.recorder.paused = true;
+    try {
+      this.scopes.run(() => {
+        const result = fn();
+        if (result instanceof Promise) {
+          result.catch(() => undefined); // the TypeError below is the error to see
+          throw new TypeError('compileAhead: fn must be synchronous (it returned a Promise)');
+        }
+      });
+    } finally {
+      this.plan = null;
+      this.recorder.paused = false;
+    }
+    // A destroyed device may never settle its compilations: fail with the loss instead of hanging.
+    const compiled = await this.loss.race(this.pipelines.compileAll(plan));
+    this.check();
+    return { compiled };
   }
 
   /**

@@ -19,3 +19,4 @@ export * from './ops/matmul.ts';
 export * from './ops/conv2d.ts';
 export * from './ops/attention.ts';
 export * from './ops/softmax.ts';
+export * from './ops/finite.ts';

@@ -46,9 +46,17 @@ function cacheKey(key: KernelKey): string {
   return JSON.stringify([key.shader, key.types ?? {}, key.consts ?? {}, key.writes, key.params, key.subgroups ?? false]);
 }
 
-/** Compiled pipelines of one device, cached by kernel key. */
+/**
+ * Compiled pipelines of one device, cached by kernel key. `get` compiles on a miss (blocking);
+ * `compileAll` compiles many keys at once with `createComputePipelineAsync`, so that the first
+ * sampling step finds them all ready.
+ */
 export class PipelineCache {
   private readonly cache = new Map<string, Compiled>();
+  /** Asynchronous compilations in flight, so two `compileAll` calls never compile a key twice. */
+  private readonly pending = new Map<string, Promise<Compiled>>();
+  /** Pipelines compiled since the cache was made (both ways). */
+  compiled = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -56,6 +64,7 @@ export class PipelineCache {
     private readonly onCompile: () => void = () => {},
   ) {}
 
+  /** Pipelines in the cache. */
   get size(): number {
     return this.cache.size;
   }
@@ -64,23 +73,66 @@ export class PipelineCache {
     const k = cacheKey(key);
     let hit = this.cache.get(k);
     if (!hit) {
-      const entries: GPUBindGroupLayoutEntry[] = [];
-      if (key.params) entries.push({ binding: 0, visibility: 4, buffer: { type: 'uniform' } });
-      key.writes.forEach((w, i) =>
-        entries.push({ binding: i + 1, visibility: 4, buffer: { type: w ? 'storage' : 'read-only-storage' } }),
-      );
-      const layout = this.device.createBindGroupLayout({ entries });
-      const module = this.device.createShaderModule({ code: kernelSource(key), label: key.shader });
-      const pipeline = this.device.createComputePipeline({
-        label: key.shader,
-        layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-        compute: { module, entryPoint: 'main' },
-      });
-      hit = { pipeline, layout };
-      this.onCompile();
-      this.cache.set(k, hit);
+      const { layout, descriptor } = this.describe(key);
+      hit = { pipeline: this.device.createComputePipeline(descriptor), layout };
+      this.store(k, hit);
     }
     return hit;
+  }
+
+  /**
+   * Compiles every key not yet cached, all in parallel, and resolves when all are cached. Rejects
+   * with the first failure (a shader that does not compile). Returns how many it compiled.
+   */
+  async compileAll(keys: Iterable<KernelKey>): Promise<number> {
+    const waits = new Map<string, Promise<Compiled>>();
+    let started = 0;
+    for (const key of keys) {
+      const k = cacheKey(key);
+      if (this.cache.has(k) || waits.has(k)) continue;
+      let wait = this.pending.get(k);
+      if (!wait) {
+        const { layout, descriptor } = this.describe(key);
+        wait = this.device.createComputePipelineAsync(descriptor).then((pipeline) => {
+          // A blocking `get` may have compiled the key meanwhile: keep the one already in use.
+          if (!this.cache.has(k)) this.store(k, { pipeline, layout });
+          return this.cache.get(k)!;
+        });
+        wait.then(
+          () => this.pending.delete(k),
+          () => this.pending.delete(k),
+        );
+        this.pending.set(k, wait);
+        started++;
+      }
+      waits.set(k, wait);
+    }
+    await Promise.all(waits.values());
+    return started;
+  }
+
+  private store(k: string, compiled: Compiled): void {
+    this.cache.set(k, compiled);
+    this.compiled++;
+    this.onCompile();
+  }
+
+  /** The bind group layout and pipeline descriptor of a key; the params uniform takes a dynamic offset. */
+  private describe(key: KernelKey): { layout: GPUBindGroupLayout; descriptor: GPUComputePipelineDescriptor } {
+    const entries: GPUBindGroupLayoutEntry[] = [];
+    // A dynamic offset lets one bind group serve every dispatch over the same tensors (see BindGroupCache).
+    if (key.params) entries.push({ binding: 0, visibility: 4, buffer: { type: 'uniform', hasDynamicOffset: true } });
+    key.writes.forEach((w, i) =>
+      entries.push({ binding: i + 1, visibility: 4, buffer: { type: w ? 'storage' : 'read-only-storage' } }),
+    );
+    const layout = this.device.createBindGroupLayout({ entries });
+    const module = this.device.createShaderModule({ code: kernelSource(key), label: key.shader });
+    const descriptor: GPUComputePipelineDescriptor = {
+      label: key.shader,
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: 'main' },
+    };
+    return { layout, descriptor };
   }
 }
 

@@ -9,6 +9,11 @@ export interface MemoryStats {
   /** Bytes of free buffers kept by the pool for reuse. */
   pooledBytes: number;
   pooledBuffers: number;
+  /**
+   * Highest `liveBytes + pooledBytes` seen since the device was made or `resetPeak()`: the GPU
+   * memory this library had allocated at its peak, free pooled buffers included.
+   */
+  peakAllocatedBytes: number;
 }
 
 const STORAGE_USAGE = GPUBufferUsageFlags();
@@ -38,7 +43,10 @@ export function sizeClass(bytes: number): number {
  */
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
-  private stats: MemoryStats = { liveBytes: 0, liveBuffers: 0, peakBytes: 0, pooledBytes: 0, pooledBuffers: 0 };
+  /** Creation order of pooled buffers. */
+  private readonly born = new WeakMap<GPUBuffer, number>();
+  private created = 0;
+  private stats: MemoryStats = { liveBytes: 0, liveBuffers: 0, peakBytes: 0, pooledBytes: 0, pooledBuffers: 0, peakAllocatedBytes: 0 };
 
   constructor(
     private readonly device: GPUDevice,
@@ -52,16 +60,35 @@ export class BufferPool {
       throw new RangeError(`buffer of ${bytes} bytes exceeds the device's maxBufferSize ${this.maxBufferSize}`);
     }
     const s = this.stats;
-    let buffer = exact ? undefined : this.free.get(size)?.pop();
+    let buffer = exact ? undefined : this.takeOldest(size);
     if (buffer) {
       s.pooledBytes -= size;
       s.pooledBuffers--;
     } else {
       buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE });
+      this.born.set(buffer, this.created++);
     }
     s.liveBytes += size;
     s.liveBuffers++;
     if (s.liveBytes > s.peakBytes) s.peakBytes = s.liveBytes;
+    s.peakAllocatedBytes = Math.max(s.peakAllocatedBytes, s.liveBytes + s.pooledBytes);
+    return buffer;
+  }
+
+  /**
+   * The free buffer of a size class that was created first. Which buffer comes back then depends
+   * on which are free, not on the order they were released in, so a computation repeated from the
+   * same pool state gets the same buffers (and finds its cached bind groups); a stack would
+   * permute them from run to run.
+   */
+  private takeOldest(size: number): GPUBuffer | undefined {
+    const list = this.free.get(size);
+    if (!list?.length) return undefined;
+    let oldest = 0;
+    for (let i = 1; i < list.length; i++) if (this.born.get(list[i])! < this.born.get(list[oldest])!) oldest = i;
+    const buffer = list[oldest];
+    list[oldest] = list[list.length - 1];
+    list.pop();
     return buffer;
   }
 
@@ -91,6 +118,7 @@ export class BufferPool {
 
   resetPeak(): void {
     this.stats.peakBytes = this.stats.liveBytes;
+    this.stats.peakAllocatedBytes = this.stats.liveBytes + this.stats.pooledBytes;
   }
 
   snapshot(): MemoryStats {

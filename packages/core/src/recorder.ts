@@ -1,3 +1,4 @@
+import { BindGroupCache, type BufferBinding } from './bindgroups.ts';
 import { DeviceLostError } from './errors.ts';
 
 /**
@@ -80,12 +81,19 @@ export class Recorder {
   /** Submissions since the device was made. */
   submits = 0;
   readonly wait = new QuietWait();
+  readonly bindGroups: BindGroupCache;
+  /**
+   * While true, dispatches and copies record nothing and reads throw: ops run for their pipelines
+   * and shapes only (`Device.compileAhead`).
+   */
+  paused = false;
 
   constructor(
     private readonly device: GPUDevice,
     private readonly lost: DeviceLoss,
   ) {
     this.uniformGpu = device.createBuffer({ size: this.uniformHost.byteLength, usage: UNIFORM | COPY_DST });
+    this.bindGroups = new BindGroupCache(device);
   }
 
   private openPass(): GPUComputePassEncoder {
@@ -103,30 +111,32 @@ export class Recorder {
     return this.encoder;
   }
 
-  /** Records one dispatch. `params` (≤ 256 bytes) becomes binding 0 when given. */
+  /**
+   * Records one dispatch. `params` (≤ 256 bytes) becomes binding 0 when given: a slot of the shared
+   * uniform buffer, chosen by dynamic offset, so the bind group depends on the tensors only.
+   */
   dispatch(
     pipeline: GPUComputePipeline,
     layout: GPUBindGroupLayout,
-    bindings: readonly { buffer: GPUBuffer; size: number }[],
+    bindings: readonly BufferBinding[],
     params: ArrayBuffer | null,
     workgroups: readonly [number, number, number],
     cost: number,
   ): void {
     const err = this.lost.error();
     if (err) throw err;
+    if (this.paused) return;
+    if (params && params.byteLength > UNIFORM_SLOT) throw new RangeError(`kernel params of ${params.byteLength} bytes exceed ${UNIFORM_SLOT}`);
     if (params && this.uniformSlots === UNIFORM_SLOTS) this.flush();
-    const entries: GPUBindGroupEntry[] = [];
-    if (params) {
-      if (params.byteLength > UNIFORM_SLOT) throw new RangeError(`kernel params of ${params.byteLength} bytes exceed ${UNIFORM_SLOT}`);
-      const offset = this.uniformSlots++ * UNIFORM_SLOT;
-      this.uniformHost.set(new Uint8Array(params), offset);
-      entries.push({ binding: 0, resource: { buffer: this.uniformGpu, offset, size: UNIFORM_SLOT } });
-    }
-    bindings.forEach((resource, i) => entries.push({ binding: i + 1, resource }));
-    const bindGroup = this.device.createBindGroup({ layout, entries });
     const pass = this.openPass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    if (params) {
+      const offset = this.uniformSlots++ * UNIFORM_SLOT;
+      this.uniformHost.set(new Uint8Array(params), offset);
+      pass.setBindGroup(0, this.bindGroups.get(layout, [{ buffer: this.uniformGpu, size: UNIFORM_SLOT }, ...bindings]), [offset]);
+    } else {
+      pass.setBindGroup(0, this.bindGroups.get(layout, bindings, 1));
+    }
     pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
     this.pending++;
     this.dispatches++;
@@ -135,6 +145,7 @@ export class Recorder {
 
   /** Records a buffer-to-buffer copy in stream order. */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (this.paused) return;
     this.closePass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.pending++;
   }
@@ -162,6 +173,7 @@ export class Recorder {
 
   /** Copies `bytes` from `src` at `offset` back to the CPU. */
   async read(src: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
+    if (this.paused) throw new Error('cannot read a tensor while dispatching is paused (inside compileAhead, no op has run)');
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.takeStaging(size);
     this.closePass().copyBufferToBuffer(src, offset, staging, 0, size);
@@ -190,6 +202,7 @@ export class Recorder {
   }
 
   destroy(): void {
+    this.bindGroups.clear();
     for (const b of this.staging) b.destroy();
     this.staging.length = 0;
     this.uniformGpu.destroy();

@@ -113,9 +113,12 @@ describe('tensors and memory', () => {
     expect(device.memory().liveBytes).toBe(start.liveBytes);
     // the same computation again allocates nothing new: every buffer comes from the pool
     const pooled = device.memory().pooledBuffers;
+    const allocated = device.memory().peakAllocatedBytes;
     device.scope(() => void add(add(silu(x), silu(x)), x));
     expect(device.memory().pooledBuffers).toBe(pooled);
     expect(device.memory().liveBytes).toBe(start.liveBytes);
+    expect(device.memory().peakAllocatedBytes).toBe(allocated);
+    expect(allocated).toBe(device.memory().liveBytes + device.memory().pooledBytes);
   });
 
   it('nested scopes move returned tensors to the parent; async scopes wait for the result', async () => {

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDevice } from '@unicontrol/core';
 import { UniControlModel } from '@unicontrol/model';
 import { decodePng, encodePng, readTokenizer, UniControlPipeline, type RgbaImage } from '../src/index.ts';
@@ -58,6 +58,24 @@ describe.skipIf(!HAVE_SHARED)('UniControlPipeline (tiny weights)', () => {
     expect(a.seed).toBe(1234n);
     expect(a.conditions[0].task).toBe('control_canny');
     expect([a.conditions[0].map.width, a.conditions[0].map.height]).toEqual([128, 64]);
+  });
+
+  it('compiles a step and the decode ahead; a repeated call compiles nothing and creates no bind group', async () => {
+    const device = pipeline.device;
+    const ahead = vi.spyOn(device, 'compileAhead');
+    try {
+      await pipeline.generate({ ...base, steps: 2 });
+      expect(ahead).toHaveBeenCalledOnce();
+      device.resetCounters();
+      await pipeline.generate({ ...base, steps: 2 });
+      const caches = device.caches();
+      expect(caches.pipelinesCompiled).toBe(0);
+      // The pool hands back the same buffers in the same order, so every bind group is found again.
+      expect(caches.bindGroupsCreated).toBe(0);
+      expect(caches.bindGroupsReused).toBeGreaterThan(0);
+    } finally {
+      ahead.mockRestore();
+    }
   });
 
   it('reports progress in order with ETA, and latent previews when asked', async () => {

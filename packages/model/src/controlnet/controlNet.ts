@@ -69,12 +69,16 @@ export class ControlNet {
     const outs: Tensor[] = [];
     let h = x;
     this.encoder.inputBlocks.forEach((block, i) => {
-      h = block.forward(h, embSilu, context);
-      if (i === 0) {
-        probe?.('input_block0_out', h);
-        h = add(h, guided);
-        probe?.('input_block0_out_plus_hint', h);
-      }
+      const next = x.device.scope(() => {
+        const out = block.forward(h, embSilu, context);
+        if (i > 0) return out;
+        probe?.('input_block0_out', out);
+        const withHint = add(out, guided);
+        probe?.('input_block0_out_plus_hint', withHint);
+        return withHint;
+      });
+      if (h !== x) h.dispose();
+      h = next;
       const scale = this.hyper.layerScale(taskEmb, i, batch);
       probe?.(`zero_conv_scale.${i}`, scale);
       outs.push(this.zeroConvs[i].forward(h, { inputScale: scale }));

@@ -3,6 +3,7 @@
 import { add, attention, geglu, type Tensor } from '@unicontrol/core';
 import type { WeightScope } from '../weights/weights.ts';
 import { LayerNorm, Linear } from './layers.ts';
+import { sequence } from './steps.ts';
 
 /**
  * Multi-head attention with bias-free q/k/v projections and a biased output projection
@@ -69,8 +70,10 @@ export class BasicTransformerBlock {
 
   /** `x` `[batch, tokens, channels]`, `context` `[batch, contextTokens, contextDim]`. */
   forward(x: Tensor, context: Tensor): Tensor {
-    x = add(x, this.attn1.forward(this.norm1.forward(x)));
-    x = add(x, this.attn2.forward(this.norm2.forward(x), context));
-    return add(x, this.ff.forward(this.norm3.forward(x)));
+    return sequence(x, [
+      (h) => add(h, this.attn1.forward(this.norm1.forward(h))),
+      (h) => add(h, this.attn2.forward(this.norm2.forward(h), context)),
+      (h) => add(h, this.ff.forward(this.norm3.forward(h))),
+    ]);
   }
 }

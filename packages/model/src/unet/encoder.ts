@@ -4,6 +4,7 @@ import { silu, timestepEmbedding, upsampleNearest2x, type Tensor } from '@unicon
 import type { UNetConfig } from '../config.ts';
 import { Conv2d, Linear } from '../nn/layers.ts';
 import type { WeightScope } from '../weights/weights.ts';
+import { sequence } from '../nn/steps.ts';
 import { ResBlock } from './resBlock.ts';
 import { SpatialTransformer } from './spatialTransformer.ts';
 
@@ -22,13 +23,14 @@ export class UNetBlock {
     },
   ) {}
 
-  forward(h: Tensor, embSilu: Tensor, context: Tensor): Tensor {
+  forward(x: Tensor, embSilu: Tensor, context: Tensor): Tensor {
     const { conv, res, attn, upsample } = this.layers;
-    if (conv) h = conv.forward(h);
-    if (res) h = res.forward(h, embSilu);
-    if (attn) h = attn.forward(h, context);
-    if (upsample) h = upsample.forward(upsampleNearest2x(h));
-    return h;
+    const layers: ((h: Tensor) => Tensor)[] = [];
+    if (conv) layers.push((h) => conv.forward(h));
+    if (res) layers.push((h) => res.forward(h, embSilu));
+    if (attn) layers.push((h) => attn.forward(h, context));
+    if (upsample) layers.push((h) => upsample.forward(upsampleNearest2x(h)));
+    return sequence(x, layers);
   }
 }
 
@@ -72,8 +74,10 @@ export class UNetEncoder {
     return this.time2.forward(silu(this.time0.forward(sinusoid)));
   }
 
-  middleForward(h: Tensor, embSilu: Tensor, context: Tensor): Tensor {
-    for (const block of this.middle) h = block.forward(h, embSilu, context);
-    return h;
+  middleForward(x: Tensor, embSilu: Tensor, context: Tensor): Tensor {
+    return sequence(
+      x,
+      this.middle.map((block) => (h) => block.forward(h, embSilu, context)),
+    );
   }
 }

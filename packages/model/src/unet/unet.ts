@@ -59,10 +59,14 @@ export class UNet {
     h = enc.middleForward(h, embSilu, context);
     const pending = control ? [...control] : undefined;
     if (pending) h = add(h, pending.pop()!);
+    // The skips and each block's input are this pass's own tensors: free them as they are used.
     for (const block of this.outputBlocks) {
-      let skip = skips.pop()!;
-      if (pending) skip = add(skip, pending.pop()!);
-      h = block.forward(concat([h, skip], 1), embSilu, context);
+      const skip = skips.pop()!;
+      const residual = pending?.pop();
+      const next = x.device.scope(() => block.forward(concat([h, residual ? add(skip, residual) : skip], 1), embSilu, context));
+      h.dispose();
+      skip.dispose();
+      h = next;
     }
     return this.outConv.forward(this.outNorm.forward(h, { silu: true }));
   }

@@ -5,7 +5,7 @@ import type { WeightScope } from '../weights/weights.ts';
 import { convParts, normParts, upsampleParts, whole, type BlockLimit } from './channelParts.ts';
 import { midSteps } from './midBlock.ts';
 import { ResnetBlock } from './resnetBlock.ts';
-import { runSteps, type Step } from './steps.ts';
+import { runSteps, type Step } from '../nn/steps.ts';
 
 /**
  * The VAE decoder (ldm `Decoder`, weights under `decoder.`): conv_in; the mid block; levels from

@@ -6,7 +6,7 @@ import { Downsample } from './downsample.ts';
 import { convParts, normParts, whole, type BlockLimit } from './channelParts.ts';
 import { midSteps } from './midBlock.ts';
 import { ResnetBlock } from './resnetBlock.ts';
-import { runSteps, type Step } from './steps.ts';
+import { runSteps, type Step } from '../nn/steps.ts';
 
 /**
  * The VAE encoder (ldm `Encoder`, weights under `encoder.`): conv_in; per level `numResBlocks`

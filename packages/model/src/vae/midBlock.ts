@@ -2,7 +2,7 @@ import type { WeightScope } from '../weights/weights.ts';
 import { AttnBlock } from './attentionBlock.ts';
 import { ResnetBlock } from './resnetBlock.ts';
 import { whole, type BlockLimit } from './channelParts.ts';
-import type { Step } from './steps.ts';
+import type { Step } from '../nn/steps.ts';
 
 /** The middle of the encoder and of the decoder: `block_1`, `attn_1`, `block_2` at the top width. */
 export function midSteps(w: WeightScope, eps: number, blocks: BlockLimit): Step[] {

@@ -6,7 +6,7 @@ import { classifierFreeGuidance, NoiseGenerator, noiseTensor, sample } from '@un
 import { encodePng } from '../image/index.ts';
 import { taskInfo, type TaskInfo } from '../tasks.ts';
 import { checkConditionSpec, conditionMap, fitCondition, hintTensor } from './conditions.ts';
-import { checkDecoded, checkLatents } from './finite.ts';
+import { checkDecoded, LatentGuard } from './finite.ts';
 import { OptionError, resolveOptions, type ConditionSpec, type GenerateOptions, type ResolvedOptions, type RgbaImage } from './options.ts';
 import { outputSize } from './outputSize.ts';
 import { latentPreview } from './preview.ts';
@@ -117,19 +117,27 @@ export class UniControlPipeline {
       const xT = noiseTensor(device, [n, model.config.unet.inChannels, height / 8, width / 8], generator);
       const alphasCumprod = model.schedule.alphas_cumprod;
       if (!alphasCumprod) throw new Error('the checkpoint has no alphas_cumprod schedule buffer');
+      const denoise = (x: Tensor, timestep: number): Tensor => {
+        const t = tensor(device, new Float32Array(2 * n).fill(timestep), [2 * n]);
+        const out = model.applyModel(concat([x, x], 0), t, context, { ...conditions, taskFeature, scales });
+        // The latents stay float32 whatever the model's storage; ε joins them in their dtype.
+        const { eps } = classifierFreeGuidance(out, o.guidance);
+        return eps.dtype === x.dtype ? eps : cast(eps, x.dtype as 'f32' | 'f16');
+      };
+      // Every pipeline of a step and of the decode, compiled in parallel now rather than one by
+      // one as the first step and the decode reach them.
+      await device.compileAhead(() => {
+        device.scope(() => void denoise(xT, 0));
+        device.scope(() => void model.decode(xT));
+      });
       const started = performance.now();
       // Progress reports run in order; a preview waits for its readback without holding up
       // sampling. A failing report (or preview) is kept and ends the run at the next step.
       const failure: { error?: unknown; failed: boolean } = { failed: false };
       let reports: Promise<void> = Promise.resolve();
+      const guard = new LatentGuard(device);
       const sampling = sample(
-        (x, timestep) => {
-          const t = tensor(device, new Float32Array(2 * n).fill(timestep), [2 * n]);
-          const out = model.applyModel(concat([x, x], 0), t, context, { ...conditions, taskFeature, scales });
-          // The latents stay float32 whatever the model's storage; ε joins them in their dtype.
-          const { eps } = classifierFreeGuidance(out, o.guidance);
-          return eps.dtype === x.dtype ? eps : cast(eps, x.dtype as 'f32' | 'f16');
-        },
+        denoise,
         xT,
         {
           sampler: o.sampler,
@@ -152,8 +160,8 @@ export class UniControlPipeline {
               .catch((error: unknown) => {
                 if (!failure.failed) Object.assign(failure, { failed: true, error });
               });
-            // The NaN/Inf guard (see finite.ts): this readback stands in for the sampler's wait.
-            checkLatents(await x.read(), step, total, timestep);
+            // The NaN/Inf guard (see finite.ts): its 4-byte flag read stands in for the sampler's wait.
+            await guard.check(x, step, total, timestep);
           },
         },
       );
