@@ -4,6 +4,12 @@
 // A(m, k) = a[aBatch + m * sam + k * sak] and B(k, n) = b[bBatch + k * sbk + n * sbn]: transposes
 // are just strides. C is dense [batch, M, N].
 //
+// B_T (B stored [N, K], nn.Linear's weights, with K and B's batch strides multiples of 4): B is
+// bound as BV = vec4<X> and each column's 4 consecutive k come in one load, 4 loads per step
+// instead of 16 (+10-20 % on the UNet's linear layers on lavapipe). Otherwise BV = X and B is read
+// through the strides. The same vec4 loads on a [K, N] B measured 25-30 % slower than 4 scalar
+// loads there, so that layout keeps the scalar path.
+//
 // Why this shape (measured on lavapipe, where a subgroup is one 8-wide SIMD vector on a CPU core):
 // every load whose address differs between invocations costs ~10 scalar instructions per
 // invocation, so loads, not FMAs, bound the speed. One workgroup is one subgroup of 8 invocations
@@ -27,7 +33,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<X>;
-@group(0) @binding(2) var<storage, read> b: array<X>;
+@group(0) @binding(2) var<storage, read> b: array<BV>;
 @group(0) @binding(3) var<storage, read> bias: array<X>;
 @group(0) @binding(4) var<storage, read_write> c: array<X>;
 
@@ -55,10 +61,25 @@ fn loadA(rowStart: u32, k: u32) -> vec4f {
   return v;
 }
 
-// B(k, n .. n+3) for this invocation's 4 columns (`cols` are their offsets, clamped to the matrix).
-fn loadB(bStart: u32, k: u32, cols: vec4u) -> vec4f {
+// B(k .. k+3, n .. n+3) for this invocation's 4 columns (`cols`: their offsets, clamped to the
+// matrix), as 4 rows of k. `vec4<X>(b[i])` reads a BV of either kind: in the branch that does
+// not run, it splats a scalar or passes a vector through, so both branches type-check.
+fn loadB(bStart: u32, k: u32, cols: vec4u) -> array<vec4f, 4> {
+  if (B_T) {
+    let c0 = vec4f(vec4<X>(b[(bStart + cols.x + k) / 4u]));
+    let c1 = vec4f(vec4<X>(b[(bStart + cols.y + k) / 4u]));
+    let c2 = vec4f(vec4<X>(b[(bStart + cols.z + k) / 4u]));
+    let c3 = vec4f(vec4<X>(b[(bStart + cols.w + k) / 4u]));
+    // The 4x4 transpose costs nothing on a SIMD-per-component (SoA) target.
+    return array<vec4f, 4>(vec4f(c0.x, c1.x, c2.x, c3.x), vec4f(c0.y, c1.y, c2.y, c3.y), vec4f(c0.z, c1.z, c2.z, c3.z), vec4f(c0.w, c1.w, c2.w, c3.w));
+  }
+  return array<vec4f, 4>(loadBRow(bStart, k, cols), loadBRow(bStart, k + 1u, cols), loadBRow(bStart, k + 2u, cols), loadBRow(bStart, k + 3u, cols));
+}
+
+// B(k, n .. n+3) through the strides; zero-padded A makes k past K harmless (clamped here).
+fn loadBRow(bStart: u32, k: u32, cols: vec4u) -> vec4f {
   let row = bStart + min(k, p.K - 1u) * p.sbk;
-  return vec4f(f32(b[row + cols.x]), f32(b[row + cols.y]), f32(b[row + cols.z]), f32(b[row + cols.w]));
+  return vec4f(f32(vec4<X>(b[row + cols.x]).x), f32(vec4<X>(b[row + cols.y]).x), f32(vec4<X>(b[row + cols.z]).x), f32(vec4<X>(b[row + cols.w]).x));
 }
 
 // acc + sum over s of a[s] * bs[s]: one row's update for 4 steps of k.
@@ -91,10 +112,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
   for (var k = 0u; k < p.K; k += 4u) {
     let lo = loadA(aRow0, k);
     let hi = loadA(aRow1, k);
-    let b0 = loadB(off.y, k, cols);
-    let b1 = loadB(off.y, k + 1u, cols);
-    let b2 = loadB(off.y, k + 2u, cols);
-    let b3 = loadB(off.y, k + 3u, cols);
+    let bk = loadB(off.y, k, cols);
+    let b0 = bk[0];
+    let b1 = bk[1];
+    let b2 = bk[2];
+    let b3 = bk[3];
     acc0 = rank4(acc0, subgroupBroadcast(lo, 0u), b0, b1, b2, b3);
     acc1 = rank4(acc1, subgroupBroadcast(lo, 1u), b0, b1, b2, b3);
     acc2 = rank4(acc2, subgroupBroadcast(lo, 2u), b0, b1, b2, b3);

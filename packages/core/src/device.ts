@@ -1,7 +1,7 @@
 import type { DType } from './dtype.ts';
 import { AdapterError, DeviceLostError, ShapeError, fmt } from './errors.ts';
 import { ForgettingPool } from './bindgroups.ts';
-import { PipelineCache, type KernelConsts, type KernelKey } from './kernel.ts';
+import { PipelineCache, type KernelConsts, type KernelKey, type KernelType } from './kernel.ts';
 import type { BufferPool, MemoryStats } from './memory.ts';
 import { DeviceLoss, Recorder } from './recorder.ts';
 import { ScopeStack } from './scope.ts';
@@ -258,7 +258,7 @@ export class Device {
 /** One kernel launch: which shader with which types and constants, over which tensors. */
 export interface KernelLaunch {
   shader: string;
-  types?: Readonly<Record<string, DType>>;
+  types?: Readonly<Record<string, KernelType>>;
   consts?: KernelConsts;
   inputs: readonly Tensor[];
   outputs: readonly Tensor[];

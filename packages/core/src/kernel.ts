@@ -4,12 +4,15 @@ import { shaderSource } from './shaders.ts';
 /** Constants baked into a kernel's WGSL: integers become `u32`, booleans `bool`. */
 export type KernelConsts = Readonly<Record<string, number | boolean>>;
 
+/** A type a kernel's alias can name: a storage dtype, or 4 of them (for vectorised loads). */
+export type KernelType = DType | `vec4<${DType}>`;
+
 /** What identifies one compiled pipeline: a shader file, its type aliases and constants. */
 export interface KernelKey {
   /** File name in `shaders/` without `.wgsl`. */
   shader: string;
-  /** Type aliases the shader is written against, e.g. `{ X: 'f16', Y: 'f32' }`. */
-  types?: Readonly<Record<string, DType>>;
+  /** Type aliases the shader is written against, e.g. `{ X: 'f16', Y: 'f32', V: 'vec4<f16>' }`. */
+  types?: Readonly<Record<string, KernelType>>;
   consts?: KernelConsts;
   /** Storage bindings after the params uniform: `true` = written by the kernel. */
   writes: readonly boolean[];
@@ -31,7 +34,7 @@ interface Compiled {
 export function kernelSource(key: KernelKey): string {
   const lines: string[] = [];
   const types = Object.entries(key.types ?? {});
-  if (types.some(([, t]) => t === 'f16')) lines.push('enable f16;');
+  if (types.some(([, t]) => t.includes('f16'))) lines.push('enable f16;');
   if (key.subgroups) lines.push('enable subgroups;');
   for (const [name, t] of types) lines.push(`alias ${name} = ${t};`);
   for (const [name, v] of Object.entries(key.consts ?? {})) {
