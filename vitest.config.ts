@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -7,7 +10,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    env: { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
+    // A fresh CLI cache (autotune results) per run: tests neither read nor leave the user's.
+    env: { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', UNICONTROL_CACHE: mkdtempSync(join(tmpdir(), 'unicontrol-cache-')) },
     // The JSON report lets .ci/run print the plain "N passed, N failed" line.
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest-report.json' },

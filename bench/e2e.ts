@@ -5,11 +5,11 @@
 // seconds, GFLOP (direct algorithm, from Device.counters()), achieved GFLOP/s, peak GPU bytes,
 // dispatches and newly created bind groups per run.
 //
-//   npm run bench:e2e [-- --weights FILE] [--dtype f32,f16] [--cases a,b] [--runs N] [--no-probe] [--json FILE]
+//   npm run bench:e2e [-- --weights FILE] [--dtype f32,f16] [--cases a,b] [--runs N] [--no-probe] [--no-autotune] [--json FILE]
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createDevice, tensor, type Device, type Tensor } from '@unicontrol/core';
+import { createDevice, tensor, type Device, type Tensor, type TuningResult } from '@unicontrol/core';
 import { UniControlModel } from '@unicontrol/model';
 import { fmaPeak } from './fma-probe.ts';
 import { median } from './timing.ts';
@@ -21,6 +21,7 @@ const { values: args } = parseArgs({
     cases: { type: 'string' },
     runs: { type: 'string', default: '1' },
     'no-probe': { type: 'boolean', default: false },
+    'no-autotune': { type: 'boolean', default: false },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -75,7 +76,7 @@ const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
 
 async function main(): Promise<void> {
   if (args.help) {
-    console.log(`npm run bench:e2e -- [--weights FILE] [--dtype f32,f16] [--cases ${Object.keys(CASES).join(',')}] [--runs N] [--no-probe] [--json FILE]`);
+    console.log(`npm run bench:e2e -- [--weights FILE] [--dtype f32,f16] [--cases ${Object.keys(CASES).join(',')}] [--runs N] [--no-probe] [--no-autotune] [--json FILE]`);
     return;
   }
   const dtypes = args.dtype.split(',').map((s) => {
@@ -102,6 +103,17 @@ async function main(): Promise<void> {
     inputs.set('context', device.scope(() => model.encodeText(ids(device, 2))).keep());
     inputs.set('taskFeature', device.scope(() => model.taskFeature(ids(device, 1))).keep());
     for (const name of names) {
+      let tuneS = 0;
+      let tuned: TuningResult[] = [];
+      if (!args['no-autotune']) {
+        t0 = performance.now();
+        tuned = await device.autotune(() => CASES[name](model, device, inputs));
+        tuneS = (performance.now() - t0) / 1000;
+        console.error(`${dtype} ${name}: autotune: ${tuned.length} call shapes timed in ${tuneS.toFixed(1)} s`);
+        for (const res of tuned) {
+          console.error(`  ${res.key}: ${Object.entries(res.ms).map(([v, ms]) => `${v} ${ms.toFixed(1)} ms`).join(', ')} → ${res.chosen}`);
+        }
+      }
       t0 = performance.now();
       const { compiled } = await device.compileAhead(() => CASES[name](model, device, inputs));
       const compileS = (performance.now() - t0) / 1000;
@@ -127,6 +139,8 @@ async function main(): Promise<void> {
       const result = {
         name,
         dtype,
+        autotune_s: tuneS,
+        autotuned: tuned,
         compile_ahead_s: compileS,
         compiled_ahead: compiled,
         first_s: seconds[0],

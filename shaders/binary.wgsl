@@ -2,6 +2,11 @@
 // When BROADCAST is false both inputs have the output's shape and are read flat.
 // Otherwise RANK dims of the output are unravelled and each input read through its strides
 // (0 along broadcast dimensions).
+//
+// Aliases (ops/elementwise.ts): A is the stored element and F the f32 type it computes in, either
+// A = dtype, F = f32 (one element per index), or A = vec4<dtype>, F = vec4f (4 consecutive
+// elements per index, flat case only: one vector load per operand instead of four scalar ones).
+// p.n counts A's.
 
 struct Params {
   n: u32,
@@ -22,7 +27,7 @@ fn at(v: array<vec4u, 2>, d: u32) -> u32 {
   return v[d / 4u][d % 4u];
 }
 
-fn combine(u: f32, v: f32) -> f32 {
+fn combine(u: F, v: F) -> F {
   switch OP {
     case 0u: { return u + v; }
     case 1u: { return u - v; }
@@ -48,10 +53,10 @@ fn element(i: u32) {
       ib += coord * at(p.stride_b, u32(d));
     }
   }
-  out[i] = A(combine(f32(a[ia]), f32(b[ib])));
+  out[i] = A(combine(F(a[ia]), F(b[ib])));
 }
 
-// Each invocation handles ELEMS elements WG apart (neighbouring lanes, neighbouring elements).
+// Each invocation handles ELEMS indices WG apart (neighbouring lanes, neighbouring elements).
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let base = (wid.x + wid.y * nwg.x) * WG * ELEMS + lid;

@@ -1,6 +1,11 @@
 // y = f(x, s) elementwise, computed in f32 whatever the storage types X and Y.
 // OP selects f (see ops/elementwise.ts); s is a scalar operand for the scalar ops.
 // GATED: x is [rows, 2·inner] and y[r, j] = x[r, j] · f(x[r, inner + j]) (GEGLU with f = gelu).
+//
+// Aliases (ops/elementwise.ts): X and Y are the stored elements and F the f32 type they compute in,
+// either X, Y = dtypes, F = f32 (one element per index), or X, Y = vec4<dtype>, F = vec4f (4
+// consecutive elements per index: one vector load and store instead of four). p.n and p.inner
+// count X's and Y's.
 
 struct Params { n: u32, s: f32, inner: u32 }
 
@@ -10,18 +15,18 @@ struct Params { n: u32, s: f32, inner: u32 }
 
 // erfc(z) for z >= 0, Numerical Recipes' Chebyshev fit: relative error < 1.2e-7 everywhere,
 // so gelu keeps its precision in the far negative tail where 1 + erf is tiny.
-fn erfc_pos(z: f32) -> f32 {
+fn erfc_pos(z: F) -> F {
   let t = 1.0 / (1.0 + 0.5 * z);
   let poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
     t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
   return t * exp(-z * z + poly);
 }
 
-fn sigmoid(v: f32) -> f32 {
+fn sigmoid(v: F) -> F {
   return 1.0 / (1.0 + exp(-v));
 }
 
-fn apply(v: f32, s: f32) -> f32 {
+fn apply(v: F, s: f32) -> F {
   switch OP {
     case 0u: { return -v; }
     case 1u: { return exp(v); }
@@ -31,7 +36,7 @@ fn apply(v: f32, s: f32) -> f32 {
     case 5u: {
       // gelu(v) = v/2 * (1 + erf(v/sqrt2)) = v/2 * erfc(-v/sqrt2)
       let z = v * 0.70710678118654752;
-      let c = select(2.0 - erfc_pos(z), erfc_pos(-z), z < 0.0);
+      let c = select(2.0 - erfc_pos(z), erfc_pos(-z), z < F(0.0));
       return 0.5 * v * c;
     }
     case 6u: { return v * sigmoid(1.702 * v); }
@@ -48,13 +53,13 @@ fn apply(v: f32, s: f32) -> f32 {
     case 13u: { return v * s; }
     case 14u: { return v / s; }
     case 15u: { return s / v; }
-    case 16u: { return max(v, s); }
-    case 17u: { return min(v, s); }
+    case 16u: { return max(v, F(s)); }
+    case 17u: { return min(v, F(s)); }
     default: { return v; }
   }
 }
 
-// Each invocation handles ELEMS elements WG apart, so neighbouring lanes touch neighbouring
+// Each invocation handles ELEMS indices WG apart, so neighbouring lanes touch neighbouring
 // elements on every iteration (lavapipe turns that into vector loads and stores).
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -64,9 +69,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (i < p.n) {
       if (GATED) {
         let at = i / p.inner * 2u * p.inner + i % p.inner;
-        y[i] = Y(f32(x[at]) * apply(f32(x[at + p.inner]), p.s));
+        y[i] = Y(F(x[at]) * apply(F(x[at + p.inner]), p.s));
       } else {
-        y[i] = Y(apply(f32(x[i]), p.s));
+        y[i] = Y(apply(F(x[i]), p.s));
       }
     }
   }

@@ -2,6 +2,7 @@ import type { DType } from './dtype.ts';
 import { AdapterError, DeviceLostError, ShapeError, fmt } from './errors.ts';
 import { ForgettingPool } from './bindgroups.ts';
 import { PipelineCache, type KernelConsts, type KernelKey, type KernelType } from './kernel.ts';
+import { timeCalls, Tuning, type Tunable, type TuningResult } from './tuning.ts';
 import type { BufferPool, MemoryStats } from './memory.ts';
 import { DeviceLoss, Recorder } from './recorder.ts';
 import { ScopeStack } from './scope.ts';
@@ -60,6 +61,8 @@ export class Device {
   private cachesAtReset = { pipelinesCompiled: 0, bindGroupsCreated: 0, bindGroupsReused: 0 };
   /** While `compileAhead` runs its function: the kernels its launches need. */
   private plan: KernelKey[] | null = null;
+  /** Kernel choices measured on this device (`autotune`), consulted by ops with several kernels. */
+  readonly tuning = new Tuning();
   readonly pipelines: PipelineCache;
   readonly recorder: Recorder;
   readonly scopes = new ScopeStack();
@@ -90,6 +93,11 @@ export class Device {
     gpu.addEventListener('uncapturederror', (ev) => {
       this.gpuError ??= new Error(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
     });
+  }
+
+  /** Whether `compileAhead` or `autotune` is running its function (ops record nothing). */
+  get planning(): boolean {
+    return this.plan !== null;
   }
 
   /** The device's limits that ops check against. */
@@ -219,8 +227,56 @@ export class Device {
    * Resolves to the number of pipelines compiled.
    */
   async compileAhead(fn: () => unknown): Promise<{ compiled: number }> {
+    const plan = this.dryRun('compileAhead', fn);
+    // A destroyed device may never settle its compilations: fail with the loss instead of hanging.
+    const compiled = await this.loss.race(this.pipelines.compileAll(plan));
     this.check();
-    if (this.plan) throw new Error('compileAhead: already planning (compileAhead calls do not nest)');
+    return { compiled };
+  }
+
+  /**
+   * Measures, on this device, the kernel choices that `fn`'s ops make between several kernels
+   * (e.g. conv2d's Winograd or implicit GEMM for each 3x3 convolution shape), and makes the ops
+   * use the fastest from then on. `fn` runs as in `compileAhead` (nothing dispatched); then each
+   * call shape not tuned before is run with every candidate on zero-filled inputs of its shapes
+   * and timed (two warm-up calls, then 3 timed, sleeping through most of the expected time before
+   * each wait). Resolves to what was measured for the
+   * newly tuned keys; `device.tuning.results()` holds every choice made so far.
+   */
+  async autotune(fn: () => unknown): Promise<TuningResult[]> {
+    const offered = new Map<string, Tunable>();
+    this.tuning.offered = offered;
+    try {
+      this.dryRun('autotune', fn);
+    } finally {
+      this.tuning.offered = null;
+    }
+    const results: TuningResult[] = [];
+    for (const tunable of offered.values()) {
+      const inputs = tunable.prepare();
+      try {
+        await this.compileAhead(() => tunable.candidates.forEach((v) => inputs.run(v)));
+        const ms: Record<string, number> = {};
+        for (const v of tunable.candidates) ms[v] = await timeCalls(() => inputs.run(v), () => this.recorder.sync(false));
+        const chosen = tunable.candidates.reduce((best, v) => (ms[v] < ms[best] ? v : best));
+        const result = { key: tunable.key, ms, chosen };
+        this.tuning.record(result);
+        results.push(result);
+      } finally {
+        inputs.dispose();
+      }
+    }
+    return results;
+  }
+
+  /**
+   * Runs `fn` synchronously with dispatching paused: ops allocate their outputs and check shapes
+   * but record and submit nothing (tensors hold no values; those not kept are freed). Returns the
+   * kernels its launches need. Dispatching resumes even if `fn` throws.
+   */
+  private dryRun(op: string, fn: () => unknown): KernelKey[] {
+    this.check();
+    if (this.plan) throw new Error(`${op}: already planning (compileAhead and autotune calls do not nest)`);
     const plan: KernelKey[] = [];
     this.plan = plan;
     this.recorder.paused = true;
@@ -229,17 +285,14 @@ export class Device {
         const result = fn();
         if (result instanceof Promise) {
           result.catch(() => undefined); // the TypeError below is the error to see
-          throw new TypeError('compileAhead: fn must be synchronous (it returned a Promise)');
+          throw new TypeError(`${op}: fn must be synchronous (it returned a Promise)`);
         }
       });
     } finally {
       this.plan = null;
       this.recorder.paused = false;
     }
-    // A destroyed device may never settle its compilations: fail with the loss instead of hanging.
-    const compiled = await this.loss.race(this.pipelines.compileAll(plan));
-    this.check();
-    return { compiled };
+    return plan;
   }
 
   /**

@@ -166,9 +166,13 @@ export class Recorder {
   }
 
   /** Submits pending work and resolves when the GPU has finished all of it. */
-  async sync(): Promise<void> {
+  /**
+   * Submits what is recorded and waits for the GPU to finish. `predict: false` skips the quiet
+   * wait's predicted sleep (and learns nothing): for callers that sleep on their own schedule.
+   */
+  async sync(predict = true): Promise<void> {
     this.flush();
-    await this.wait.until(() => this.device.queue.onSubmittedWorkDone(), this.lost);
+    await this.wait.until(() => this.device.queue.onSubmittedWorkDone(), this.lost, predict);
   }
 
   /** Copies `bytes` from `src` at `offset` back to the CPU. */
@@ -245,18 +249,22 @@ export class QuietWait {
    * lost before or while waiting (a destroyed device may never settle the promise), and when the
    * promise fails because the device went away (Dawn aborts a pending map before it reports the loss).
    */
-  async until(promise: () => Promise<unknown>, lost: DeviceLoss): Promise<void> {
-    const predicted = this.cost * this.msPerCost;
+  async until(promise: () => Promise<unknown>, lost: DeviceLoss, predict = true): Promise<void> {
+    const predicted = predict ? this.cost * this.msPerCost : 0;
     const start = this.since || now();
     const remaining = predicted * this.sleepFraction - (now() - start);
-    if (remaining > 1) await sleep(Math.min(remaining, this.maxSleepMs));
+    const slept = remaining > 1;
+    if (slept) await sleep(Math.min(remaining, this.maxSleepMs));
     const err = lost.error();
     if (err) throw err;
+    const awaited = now();
     await lost.race(promise());
     const elapsed = now() - start;
     // Learn from waits long enough to measure; a low estimate only costs spinning, a high one idles.
-    if (elapsed > 5 && this.cost > 0 && !this.tainted) {
-      const rate = elapsed / this.cost;
+    if (predict && elapsed > 5 && this.cost > 0 && !this.tainted) {
+      // Done before the sleep ended: the work took less than measured, by an unknown amount, so
+      // step well below rather than creeping down 5 % per wait while idling each time.
+      const rate = (elapsed / this.cost) * (slept && now() - awaited < 1 ? 0.8 : 1);
       this.msPerCost = this.msPerCost === 0 ? rate : Math.min(rate, 0.7 * this.msPerCost + 0.3 * rate);
     }
     this.cost = 0;

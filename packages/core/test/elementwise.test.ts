@@ -3,7 +3,10 @@ import * as ops from '../src/index.ts';
 import { binaryCpu, binaryRef, unaryCpu, unaryRef } from '../src/reference/elementwise.ts';
 import { expectClose, randomPair, rng, testDevice } from './helpers.ts';
 
-const SHAPES = [[1], [7], [3, 5], [2, 3, 17], [2, 1, 1, 1], [1, 320, 3, 5], [2, 4, 9, 11]];
+// Sizes that are a multiple of 4 take the vec4 path (4 elements per index), the others the
+// scalar one: 1, 7, 15, 102, 2 and 4800, 792, 4 elements (4800 and 792 also end in a partial
+// workgroup).
+const SHAPES = [[1], [7], [3, 5], [2, 3, 17], [2, 1, 1, 1], [1, 320, 3, 5], [2, 4, 9, 11], [4]];
 
 // Inputs kept in each function's domain.
 const DOMAIN: Partial<Record<keyof typeof unaryRef, (v: number) => number>> = {
@@ -12,20 +15,34 @@ const DOMAIN: Partial<Record<keyof typeof unaryRef, (v: number) => number>> = {
   rdivScalar: (v) => (Math.abs(v) + 0.1) * Math.sign(v || 1),
 };
 
+/**
+ * Per storage dtype: input scale (float16 keeps exp's outputs finite) and tolerance (computed in
+ * f32, then one rounding to float16: relative error ≤ 2^-11).
+ */
+const STORAGE = {
+  f32: { scale: 4, unaryTol: 1e-5, binaryTol: 1e-6 },
+  f16: { scale: 2, unaryTol: 2 ** -11 + 1e-5, binaryTol: 2 ** -11 + 1e-6 },
+} as const;
+const DTYPES = Object.keys(STORAGE) as (keyof typeof STORAGE)[];
+
 describe('unary ops match the CPU reference', () => {
   for (const op of Object.keys(unaryRef) as (keyof typeof unaryRef)[]) {
-    it(op, async () => {
-      const device = await testDevice();
-      const r = rng();
-      for (const shape of SHAPES) {
-        const { host, gpu } = randomPair(device, shape, r, { scale: 4, map: DOMAIN[op] });
-        const s = 1.75;
-        const got = ops.unary(op, gpu, s);
-        await expectClose(got, unaryCpu(op, host, s), 1e-5, `${op} ${shape}`);
-        got.dispose();
-        gpu.dispose();
-      }
-    });
+    for (const dtype of DTYPES) {
+      it(`${op} ${dtype}`, async () => {
+        const device = await testDevice();
+        const r = rng();
+        const { scale, unaryTol } = STORAGE[dtype];
+        for (const shape of SHAPES) {
+          const { host, gpu } = randomPair(device, shape, r, { scale, dtype, map: DOMAIN[op] });
+          const s = 1.75;
+          const got = ops.unary(op, gpu, s);
+          expect(got.dtype).toBe(dtype);
+          await expectClose(got, unaryCpu(op, host, s), unaryTol, `${op} ${dtype} ${shape}`);
+          got.dispose();
+          gpu.dispose();
+        }
+      });
+    }
   }
 
   it('gelu keeps relative precision in the negative tail', async () => {
@@ -48,31 +65,47 @@ describe('unary ops match the CPU reference', () => {
 });
 
 describe('gated activations (GEGLU)', () => {
-  it('x[..., :n] · f(x[..., n:]) over the last axis, for odd widths and batches', async () => {
+  // Half widths 5, 321, 1, 3: scalar path; 8, 320: vec4 path (the half width is a multiple of 4).
+  const CASES: [number[], 'gelu' | 'silu'][] = [
+    [[2, 7, 10], 'gelu'],
+    [[3, 2 * 321], 'gelu'],
+    [[1, 5, 2], 'silu'],
+    [[4, 6], 'gelu'],
+    [[2, 3, 16], 'gelu'],
+    [[3, 2 * 320], 'silu'],
+  ];
+  for (const dtype of DTYPES) {
+    it(`x[..., :n] · f(x[..., n:]) over the last axis, for odd widths and batches, ${dtype}`, async () => {
+      const device = await testDevice();
+      const r = rng();
+      for (const [shape, op] of CASES) {
+        const x = randomPair(device, shape, r, { scale: 2, dtype });
+        const n = shape[shape.length - 1] / 2;
+        const rows = x.host.data.length / (2 * n);
+        const want = new Float64Array(rows * n);
+        for (let i = 0; i < rows; i++) for (let j = 0; j < n; j++) want[i * n + j] = x.host.data[i * 2 * n + j] * unaryRef[op](x.host.data[i * 2 * n + n + j]);
+        const got = op === 'gelu' ? ops.geglu(x.gpu) : ops.gated(op, x.gpu);
+        expect(got.shape).toEqual([...shape.slice(0, -1), n]);
+        const tol = dtype === 'f16' ? 2 ** -11 + 1e-6 : 1e-6;
+        await expectClose(got, { shape: [...shape.slice(0, -1), n], data: want }, tol, `gated ${op} ${dtype} ${shape}`);
+      }
+    });
+  }
+
+  it('rejects an odd last axis', async () => {
     const device = await testDevice();
-    const r = rng();
-    for (const [shape, op] of [
-      [[2, 7, 10], 'gelu'],
-      [[3, 2 * 321], 'gelu'],
-      [[1, 5, 2], 'silu'],
-    ] as [number[], 'gelu' | 'silu'][]) {
-      const x = randomPair(device, shape, r, { scale: 2 });
-      const n = shape[shape.length - 1] / 2;
-      const rows = x.host.data.length / (2 * n);
-      const want = new Float64Array(rows * n);
-      for (let i = 0; i < rows; i++) for (let j = 0; j < n; j++) want[i * n + j] = x.host.data[i * 2 * n + j] * unaryRef[op](x.host.data[i * 2 * n + n + j]);
-      const got = op === 'gelu' ? ops.geglu(x.gpu) : ops.gated(op, x.gpu);
-      expect(got.shape).toEqual([...shape.slice(0, -1), n]);
-      await expectClose(got, { shape: [...shape.slice(0, -1), n], data: want }, 1e-6, `gated ${op} ${shape}`);
-    }
     expect(() => ops.geglu(ops.zeros(device, [2, 3]))).toThrow('gated gelu: the last axis of x [2, 3] must have an even length (value and gate halves)');
   });
 });
 
 describe('binary ops broadcast like NumPy and match the CPU reference', () => {
+  // Same shapes with a multiple of 4 elements take the vec4 path; other sizes and any
+  // broadcasting take the scalar path.
   const PAIRS: [number[], number[]][] = [
     [[5], [5]],
     [[2, 3, 17], [2, 3, 17]],
+    [[8], [8]],
+    [[2, 4, 9, 11], [2, 4, 9, 11]],
     [[2, 3, 17], [17]],
     [[2, 3, 17], [3, 1]],
     [[2, 1, 4], [1, 5, 1]],
@@ -81,15 +114,19 @@ describe('binary ops broadcast like NumPy and match the CPU reference', () => {
     [[2, 1, 2, 1, 3, 1], [4, 1, 2, 1, 2]],
   ];
   for (const op of Object.keys(binaryRef) as (keyof typeof binaryRef)[]) {
-    it(op, async () => {
-      const device = await testDevice();
-      const r = rng();
-      for (const [sa, sb] of PAIRS) {
-        const a = randomPair(device, sa, r);
-        const b = randomPair(device, sb, r, op === 'div' ? { map: (v) => Math.sign(v || 1) * (Math.abs(v) + 0.5) } : {});
-        await expectClose(ops.binary(op, a.gpu, b.gpu), binaryCpu(op, a.host, b.host), 1e-6, `${op} ${sa} ${sb}`);
-      }
-    });
+    for (const dtype of DTYPES) {
+      it(`${op} ${dtype}`, async () => {
+        const device = await testDevice();
+        const r = rng();
+        for (const [sa, sb] of PAIRS) {
+          const a = randomPair(device, sa, r, { dtype });
+          const b = randomPair(device, sb, r, op === 'div' ? { dtype, map: (v) => Math.sign(v || 1) * (Math.abs(v) + 0.5) } : { dtype });
+          const got = ops.binary(op, a.gpu, b.gpu);
+          expect(got.dtype).toBe(dtype);
+          await expectClose(got, binaryCpu(op, a.host, b.host), STORAGE[dtype].binaryTol, `${op} ${dtype} ${sa} ${sb}`);
+        }
+      });
+    }
   }
 
   it('rejects shapes that do not broadcast, naming the op and both shapes', async () => {
@@ -104,20 +141,13 @@ describe('float16 storage', () => {
   it('cast f32 -> f16 -> f32 rounds to nearest half', async () => {
     const device = await testDevice();
     const r = rng();
-    const { host, gpu } = randomPair(device, [3, 333], r, { scale: 100 });
-    const half = ops.cast(gpu, 'f16');
-    const back = ops.cast(half, 'f32');
-    await expectClose(back, { shape: host.shape, data: ops.roundToHalf(host.data) }, 0);
-  });
-
-  it('unary and binary ops on f16 storage compute in f32 and round once', async () => {
-    const device = await testDevice();
-    const r = rng();
-    const a = randomPair(device, [4, 77], r, { dtype: 'f16' });
-    const b = randomPair(device, [77], r, { dtype: 'f16' });
-    const sum = ops.add(a.gpu, b.gpu);
-    // one rounding to float16 of the exact result: relative error ≤ 2^-11
-    await expectClose(sum, binaryCpu('add', a.host, b.host), 2 ** -11);
-    await expectClose(ops.silu(a.gpu), unaryCpu('silu', a.host), 2 ** -11);
+    // 999 elements (scalar path) and 1332 (vec4 path)
+    for (const shape of [[3, 333], [4, 333]]) {
+      const { host, gpu } = randomPair(device, shape, r, { scale: 100 });
+      const half = ops.cast(gpu, 'f16');
+      expect(half.dtype).toBe('f16');
+      const back = ops.cast(half, 'f32');
+      await expectClose(back, { shape: host.shape, data: ops.roundToHalf(host.data) }, 0, `cast ${shape}`);
+    }
   });
 });

@@ -3,7 +3,8 @@ import { BYTES } from '../dtype.ts';
 import { ShapeError, fmt } from '../errors.ts';
 import { Params, grid, type KernelConsts } from '../kernel.ts';
 import { sameShape } from '../shape.ts';
-import { empty, type Tensor } from '../tensor.ts';
+import { empty, zeros, type Tensor } from '../tensor.ts';
+import type { Tunable } from '../tuning.ts';
 import { defineVariants, pickVariant } from '../variants.ts';
 import { checkInputs, checkRank, checkSameDType } from './check.ts';
 import { NAIVE_SLOWDOWN, matmul } from './matmul.ts';
@@ -90,15 +91,21 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   // Winograd's float32 intermediates: the 16 transformed filters whole, the input tiles and GEMM
   // results in chunks of tiles.
   const limit = device.limits.maxStorageBufferBindingSize;
-  const variant = pickConvVariant(op, device, options.variant, {
-    KH,
-    KW,
-    strideY,
-    strideX,
-    tiles,
-    channels: Math.min(inC, outC),
-    fitsMemory: 16 * 4 * inC * outC <= limit && winogradChunk(inC, outC, limit) >= Math.min(tiles, WINOGRAD_MIN_TILES),
-  });
+  const variant = pickConvVariant(
+    op,
+    device,
+    options.variant,
+    {
+      KH,
+      KW,
+      strideY,
+      strideX,
+      tiles,
+      channels: Math.min(inC, outC),
+      fitsMemory: 16 * 4 * inC * outC <= limit && winogradChunk(inC, outC, limit) >= Math.min(tiles, WINOGRAD_MIN_TILES),
+    },
+    () => tunable(x, weight, options),
+  );
   const epilogue = (bias ? 1 : 0) | (activation === 'silu' ? 2 : 0) | (residual ? 4 : 0);
   if (variant === 'winograd') {
     winograd(x, weight, y, { bias, residual, inputScale, padY, padX, epilogue, flops: 2 * batch * outC * npx * K });
@@ -138,12 +145,17 @@ function pair(op: string, name: string, v: number | readonly [number, number], m
   return [a, b];
 }
 
-/** Picks `conv2d`'s kernel, checking that an explicitly requested one can run. */
+/**
+ * Picks `conv2d`'s kernel, checking that an explicitly requested one can run. For `auto`, where
+ * both Winograd and the implicit GEMM can run, the device's tuned choice for this call's shapes
+ * (`Device.autotune`) wins over the heuristic, which stays the choice until the shape is tuned.
+ */
 function pickConvVariant(
   op: string,
   device: Device,
   requested: string | undefined,
   shape: { KH: number; KW: number; strideY: number; strideX: number; tiles: number; channels: number; fitsMemory: boolean },
+  tunableCall: () => Tunable,
 ): Exclude<(typeof CONV2D_VARIANTS)[number], 'auto'> {
   const variant = pickVariant(op, CONV2D_VARIANTS, requested);
   const winogradFits = shape.KH === 3 && shape.KW === 3 && shape.strideY === 1 && shape.strideX === 1;
@@ -157,11 +169,34 @@ function pickConvVariant(
     throw new Error(`${op}: variant 'implicit' needs the 'subgroups' feature with subgroups of at least 8 invocations, which this device lacks`);
   }
   if (variant !== 'auto') return variant;
+  if (!hasSubgroups(device)) return 'direct';
+  if (!winogradFits || !shape.fitsMemory) return 'implicit';
+  const call = tunableCall();
+  const tuned = device.tuning.choice(call.key);
+  if (tuned === 'winograd' || tuned === 'implicit') return tuned;
+  device.tuning.offer(call);
   const winogradPays = shape.tiles >= WINOGRAD_MIN_TILES && shape.channels >= WINOGRAD_MIN_CHANNELS;
-  if (winogradFits && winogradPays && shape.fitsMemory && hasSubgroups(device)) {
-    return 'winograd';
-  }
-  return hasSubgroups(device) ? 'implicit' : 'direct';
+  return winogradPays ? 'winograd' : 'implicit';
+}
+
+/** The choice between Winograd and the implicit GEMM for this call's shapes and options, to time. */
+function tunable(x: Tensor, weight: Tensor, options: Conv2dOptions): Tunable {
+  const { bias, residual, inputScale, activation = 'none', padding = 0 } = options;
+  const device = x.device;
+  const extras = `${bias ? ' bias' : ''}${residual ? ' residual' : ''}${inputScale ? ' inputScale' : ''}${activation === 'silu' ? ' silu' : ''}`;
+  return {
+    key: `conv2d ${x.dtype} x ${fmt(x.shape)} weight ${fmt(weight.shape)} padding ${JSON.stringify(padding)}${extras}`,
+    candidates: ['winograd', 'implicit'],
+    prepare: () => {
+      const like = (t: Tensor | undefined) => t && zeros(device, t.shape, t.dtype);
+      const [xz, wz] = [like(x)!, like(weight)!];
+      const extra = { bias: like(bias), residual: like(residual), inputScale: like(inputScale) };
+      return {
+        run: (variant) => device.scope(() => void conv2d(xz, wz, { ...options, ...extra, variant })),
+        dispose: () => [xz, wz, ...Object.values(extra)].forEach((t) => t?.dispose()),
+      };
+    },
+  };
 }
 
 /**

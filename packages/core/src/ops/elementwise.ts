@@ -1,6 +1,6 @@
 import type { DType } from '../dtype.ts';
 import { ShapeError, fmt } from '../errors.ts';
-import { Params, grid } from '../kernel.ts';
+import { Params, grid, type KernelType } from '../kernel.ts';
 import { broadcastShapes, broadcastStrides, sameShape } from '../shape.ts';
 import { empty, type Tensor } from '../tensor.ts';
 import { checkInputs, checkSameDType } from './check.ts';
@@ -20,13 +20,22 @@ export type BinaryOp = keyof typeof BINARY;
 const MAX_RANK = 8;
 
 /**
- * Invocations per workgroup and elements per invocation of the elementwise kernels: several
- * elements per invocation amortise lavapipe's per-invocation overhead, and lanes stay on
- * neighbouring elements.
+ * Launch shape of the elementwise kernels: invocations per workgroup and indices per invocation
+ * (lanes stay on neighbouring indices), for the scalar path (one element per index) and the
+ * vec4 path (4 consecutive elements per index, one vector load per operand).
  */
-const WG = 64;
-const ELEMS = 4;
-const PER_GROUP = WG * ELEMS;
+const SCALAR = { WG: 64, ELEMS: 4 };
+const VEC4 = { WG: Number(process.env.EW_WG ?? 64), ELEMS: Number(process.env.EW_ELEMS ?? 4) };
+
+/**
+ * The shaders' type aliases for storage dtypes `dtypes` and whether they take the vec4 path:
+ * 4 consecutive elements per index (`vec4<dtype>` stored, `vec4f` computed) or one.
+ */
+function aliases<K extends string>(dtypes: Record<K, DType>, vec: boolean): Record<K | 'F', KernelType> {
+  const types = { F: vec ? 'vec4<f32>' : 'f32' } as Record<K | 'F', KernelType>;
+  for (const k in dtypes) types[k] = vec ? `vec4<${dtypes[k]}>` : dtypes[k];
+  return types;
+}
 
 /** Applies a unary function elementwise; `s` is the scalar operand of the scalar ops. */
 export function unary(op: UnaryOp, x: Tensor, s = 0, outDType: DType = x.dtype): Tensor {
@@ -48,17 +57,23 @@ export function gated(op: UnaryOp, x: Tensor): Tensor {
 /** GEGLU: x[..., :n] · gelu(x[..., n:]) for `x` `[..., 2·n]` (Stable Diffusion's feed-forward gate). */
 export const geglu = (x: Tensor): Tensor => gated('gelu', x);
 
-/** Runs shaders/unary.wgsl over y; `inner` > 0 selects the gated form. */
+/**
+ * Runs shaders/unary.wgsl over y; `inner` > 0 selects the gated form. Takes the vec4 path when
+ * whole vec4s tile y (and each gate half).
+ */
 function launchUnary(op: UnaryOp, x: Tensor, y: Tensor, s: number, inner: number): Tensor {
   if (y.size === 0) return y;
+  const vec = y.size % 4 === 0 && inner % 4 === 0;
+  const width = vec ? 4 : 1;
+  const { WG, ELEMS } = vec ? VEC4 : SCALAR;
   x.device.run({
     shader: 'unary',
-    types: { X: x.dtype, Y: y.dtype },
+    types: aliases({ X: x.dtype, Y: y.dtype }, vec),
     consts: { OP: UNARY[op], WG, ELEMS, GATED: inner > 0 },
     inputs: [x],
     outputs: [y],
-    params: new Params().u32(y.size).f32(s).u32(inner).bytes(),
-    workgroups: grid(Math.ceil(y.size / PER_GROUP)),
+    params: new Params().u32(y.size / width).f32(s).u32(inner / width).bytes(),
+    workgroups: grid(Math.ceil(y.size / width / (WG * ELEMS))),
     cost: y.size * (inner > 0 ? 60 : 40),
   });
   return y;
@@ -73,19 +88,23 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const out = empty(a.device, shape, a.dtype);
   if (out.size === 0) return out;
   const flat = sameShape(a.shape, shape) && sameShape(b.shape, shape);
+  // Broadcasting reads each input through strides, one element at a time.
+  const vec = flat && out.size % 4 === 0;
+  const width = vec ? 4 : 1;
+  const { WG, ELEMS } = vec ? VEC4 : SCALAR;
   a.device.run({
     shader: 'binary',
-    types: { A: a.dtype },
+    types: aliases({ A: a.dtype }, vec),
     consts: { OP: BINARY[op], BROADCAST: !flat, RANK: flat ? 0 : shape.length, WG, ELEMS },
     inputs: [a, b],
     outputs: [out],
     params: new Params()
-      .u32(out.size, 0, 0, 0)
+      .u32(out.size / width, 0, 0, 0)
       .u32Array(shape, MAX_RANK)
       .u32Array(broadcastStrides(a.shape, shape), MAX_RANK)
       .u32Array(broadcastStrides(b.shape, shape), MAX_RANK)
       .bytes(),
-    workgroups: grid(Math.ceil(out.size / PER_GROUP)),
+    workgroups: grid(Math.ceil(out.size / width / (WG * ELEMS))),
     cost: out.size * 50,
   });
   return out;

@@ -5,6 +5,7 @@ import { decodePng, flattenAlpha } from '../image/index.ts';
 import { checkGenerateOptions, UniControlPipeline } from '../pipeline/pipeline.ts';
 import type { GenerateOptions } from '../pipeline/options.ts';
 import { findVocabulary, readTokenizer } from '../vocabulary.ts';
+import { loadTuning, saveTuning } from './tuningCache.ts';
 import { parseArgs, UsageError, type ParsedArgs } from './args.ts';
 import { checkWeightsFile } from './checkWeights.ts';
 import { ProgressBar } from './progress.ts';
@@ -29,6 +30,8 @@ export const GENERATE_USAGE = `usage: unicontrol generate --task TASK (--conditi
   --heads N, --clip-heads N   attention heads of UNet/ControlNet and CLIP, for checkpoints of
                          other sizes (the real model's 8 and 12 are the defaults)
   --out PATH             output PNG, or a directory (default unicontrol-<seed>.png)
+  --no-autotune          skip timing the step's kernel choices before sampling (default: on,
+                         kept in $XDG_CACHE_HOME/unicontrol/tuning.json, so once per adapter and size)
   --json                 print a JSON summary on stdout`;
 
 const VALUED = ['heads', 'clip-heads', 'task', 'condition', 'image', 'preprocess', 'prompt', 'added-prompt', 'negative-prompt', 'steps', 'guidance', 'eta', 'strength', 'seed', 'samples', 'width', 'height', 'resolution', 'sampler', 'weights', 'vocab', 'dtype', 'out'] as const;
@@ -81,7 +84,7 @@ export async function tokenizerFor(args: ParsedArgs) {
 
 /** `unicontrol generate`; returns the exit status. */
 export async function generateCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, { valued: VALUED, boolean: ['guess-mode', 'json'] });
+  const args = parseArgs(argv, { valued: VALUED, boolean: ['guess-mode', 'json', 'no-autotune'] });
   if (args.positional.length > 0) throw new UsageError(`unexpected argument ${args.positional[0]}`);
   const prompt = stringFlag(args, 'prompt');
   if (prompt === undefined) throw new UsageError('--prompt is required');
@@ -110,6 +113,7 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
     eta: numberFlag(args, 'eta'),
     strength: numberFlag(args, 'strength'),
     guessMode: args.flags.has('guess-mode'),
+    autotune: !args.flags.has('no-autotune'),
     seed: seedFlag(args),
     samples: numberFlag(args, 'samples'),
     width: numberFlag(args, 'width'),
@@ -127,9 +131,11 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
   const abort = new AbortController();
   const onSigint = (): void => abort.abort(new Error('interrupted'));
   process.once('SIGINT', onSigint);
+  if (options.autotune) loadTuning(pipeline.device);
   try {
     const result = await pipeline.generate({ ...options, signal: abort.signal, onProgress: (p) => bar.update(p.step + 1, p.total, p.etaMs) });
     bar.done();
+    if (options.autotune) saveTuning(pipeline.device);
     const out = stringFlag(args, 'out') ?? `unicontrol-${result.seed}.png`;
     const files = result.images.map((_, i) => outputPath(out, result.seed, i, result.images.length));
     for (const [i, img] of result.images.entries()) {

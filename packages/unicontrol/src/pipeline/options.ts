@@ -68,6 +68,11 @@ export interface GenerateOptions {
   onProgress?: (p: Progress) => void;
   /** Attach a preview to the progress of every `preview`-th step (true: every step). Costs a small readback per preview. */
   preview?: boolean | number;
+  /**
+   * Before sampling, time the candidate kernels of this size's denoising step on the device and
+   * use the fastest (`Device.autotune`; once per call shape and device). Default true.
+   */
+  autotune?: boolean;
   signal?: AbortSignal;
 }
 
@@ -78,6 +83,7 @@ export interface ResolvedOptions extends Required<Pick<GenerateOptions, 'prompt'
   height?: number;
   /** Attach a preview every this many steps (0: never). */
   previewEvery: number;
+  autotune: boolean;
 }
 
 export const DEFAULTS = {
@@ -188,5 +194,6 @@ export function resolveOptions(o: GenerateOptions): ResolvedOptions {
     width: size('width', o.width),
     height: size('height', o.height),
     previewEvery: previewEvery(o.preview),
+    autotune: flag('autotune', o.autotune ?? true),
   };
 }

@@ -124,6 +124,8 @@ export class UniControlPipeline {
         const { eps } = classifierFreeGuidance(out, o.guidance);
         return eps.dtype === x.dtype ? eps : cast(eps, x.dtype as 'f32' | 'f16');
       };
+      // The step runs `steps` times: its kernel choices are worth measuring first (once per shape).
+      if (o.autotune) await device.autotune(() => device.scope(() => void denoise(xT, 0)));
       // Every pipeline of a step and of the decode, compiled in parallel now rather than one by
       // one as the first step and the decode reach them.
       await device.compileAhead(() => {

@@ -1,0 +1,105 @@
+// Autotuning: Device.autotune times conv2d's kernel candidates per call shape and the op then
+// follows the measured choice, with the same results as that kernel requested by name.
+
+import { describe, expect, it } from 'vitest';
+import { conv2d, tensor, type Device, type Tensor } from '../src/index.ts';
+import { randn, rng, SEED, testDevice } from './helpers.ts';
+
+const r = rng(SEED);
+const x1 = randn(2 * 64 * 8 * 8, r);
+const w1 = randn(64 * 64 * 9, r, 0.05);
+const x2 = randn(1 * 16 * 12 * 10, r);
+const w2 = randn(24 * 16 * 9, r, 0.1);
+const bias2 = randn(24, r);
+
+function inputs(device: Device) {
+  return {
+    x1: tensor(device, x1, [2, 64, 8, 8]),
+    w1: tensor(device, w1, [64, 64, 3, 3]),
+    x2: tensor(device, x2, [1, 16, 12, 10]),
+    w2: tensor(device, w2, [24, 16, 3, 3]),
+    bias2: tensor(device, bias2, [24]),
+  };
+}
+
+/** Two 3x3 convolutions of different shapes (both can run as Winograd or implicit GEMM) and a strided one (no choice). */
+function net(t: ReturnType<typeof inputs>, variant?: string): Tensor[] {
+  return [
+    conv2d(t.x1, t.w1, { padding: 1, variant }),
+    conv2d(t.x2, t.w2, { padding: 1, bias: t.bias2, activation: 'silu', variant }),
+    conv2d(t.x1, t.w1, { padding: 1, stride: 2, variant: variant === 'winograd' ? 'implicit' : variant }),
+  ];
+}
+
+/** The kernels' dispatch count tells which one ran: the implicit GEMM is one dispatch, Winograd several. */
+function dispatchesOf(device: Device, fn: () => void): number {
+  device.resetCounters();
+  device.scope(fn);
+  return device.counters().dispatches;
+}
+
+describe('Device.autotune', () => {
+  it('times every candidate of each call shape once, records the fastest, and conv2d follows it', async (ctx) => {
+    const device = await testDevice();
+    if (!device) return ctx.skip();
+    const t = inputs(device);
+    const results = await device.autotune(() => void net(t));
+    // The two 3x3 stride-1 shapes are offered; the strided one has no choice.
+    expect(results.map((res) => res.key)).toEqual([
+      'conv2d f32 x [2, 64, 8, 8] weight [64, 64, 3, 3] padding 1',
+      'conv2d f32 x [1, 16, 12, 10] weight [24, 16, 3, 3] padding 1 bias silu',
+    ]);
+    for (const res of results) {
+      expect(Object.keys(res.ms).sort()).toEqual(['implicit', 'winograd']);
+      for (const ms of Object.values(res.ms)) expect(ms).toBeGreaterThan(0);
+      expect(res.ms[res.chosen]).toBe(Math.min(...Object.values(res.ms)));
+      expect(device.tuning.choice(res.key)).toBe(res.chosen);
+    }
+    // Tuned keys are not timed again.
+    expect(await device.autotune(() => void net(t))).toEqual([]);
+
+    // auto runs the chosen kernel, with results identical to requesting it by name.
+    for (const [i, res] of results.entries()) {
+      const call = (variant?: string) => net(t, variant)[i];
+      expect(dispatchesOf(device, () => void call())).toBe(dispatchesOf(device, () => void call(res.chosen)));
+      const [auto, named] = await Promise.all([call().read(), call(res.chosen).read()]);
+      expect(auto).toEqual(named);
+    }
+  });
+
+  it('a recorded choice overrides the heuristic, and clearing restores it', async (ctx) => {
+    const device = await testDevice();
+    if (!device) return ctx.skip();
+    const t = inputs(device);
+    device.tuning.clear();
+    const one = (variant?: string) => () => void conv2d(t.x1, t.w1, { padding: 1, variant });
+    const first = one();
+    const [winograd, implicit] = [dispatchesOf(device, one('winograd')), dispatchesOf(device, one('implicit'))];
+    expect(winograd).toBeGreaterThan(implicit);
+    const key = 'conv2d f32 x [2, 64, 8, 8] weight [64, 64, 3, 3] padding 1';
+    const heuristic = dispatchesOf(device, first);
+    for (const chosen of ['winograd', 'implicit']) {
+      device.tuning.record({ key, ms: {}, chosen });
+      expect(dispatchesOf(device, first)).toBe(chosen === 'winograd' ? winograd : implicit);
+    }
+    device.tuning.clear();
+    expect(dispatchesOf(device, first)).toBe(heuristic);
+  });
+
+  it('dispatches nothing while planning, and resumes dispatching when the function throws', async (ctx) => {
+    const device = await testDevice();
+    if (!device) return ctx.skip();
+    const t = inputs(device);
+    device.resetCounters();
+    await expect(
+      device.autotune(() => {
+        net(t);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(device.counters().dispatches).toBe(0);
+    const out = device.scope(() => net(t)[1]);
+    expect(device.counters().dispatches).toBeGreaterThan(0);
+    expect((await out.read()).length).toBe(24 * 12 * 10);
+  });
+});

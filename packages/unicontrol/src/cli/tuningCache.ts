@@ -1,0 +1,52 @@
+// The CLI keeps `Device.autotune`'s measurements between runs, so the step's kernel choices are
+// timed once per adapter and shape, not on every `unicontrol generate` (on a software adapter the
+// timing of a 512 px step's shapes takes minutes).
+
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Device, TuningResult } from '@unicontrol/core';
+
+/** `$UNICONTROL_CACHE` or `$XDG_CACHE_HOME/unicontrol` (default `~/.cache/unicontrol`), then `tuning.json`. */
+export function tuningCachePath(env: NodeJS.ProcessEnv = process.env): string {
+  const dir = env.UNICONTROL_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'unicontrol');
+  return join(dir, 'tuning.json');
+}
+
+/** Measurements are only valid for the adapter and driver they were taken on. */
+function adapterId(device: Device): string {
+  const a = device.adapter;
+  return [a.vendor, a.architecture, a.name, a.description, a.backend].join(' | ');
+}
+
+type CacheFile = Record<string, TuningResult[]>;
+
+function read(path: string): CacheFile {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as CacheFile) : {};
+  } catch {
+    return {}; // absent or unreadable: tune again (the file is only a cache)
+  }
+}
+
+/** Gives `device` the choices measured before on its adapter. */
+export function loadTuning(device: Device, path = tuningCachePath()): void {
+  const saved = read(path)[adapterId(device)];
+  if (!Array.isArray(saved)) return;
+  for (const r of saved) {
+    if (r && typeof r.key === 'string' && typeof r.chosen === 'string' && r.ms && typeof r.ms === 'object') device.tuning.record(r);
+  }
+}
+
+/** Stores `device`'s choices for its adapter (written atomically; other adapters' entries kept). */
+export function saveTuning(device: Device, path = tuningCachePath()): void {
+  const results = device.tuning.results();
+  if (results.length === 0) return;
+  const file = read(path);
+  file[adapterId(device)] = results;
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(file, null, 1)}\n`);
+  renameSync(tmp, path);
+}
