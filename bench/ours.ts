@@ -10,7 +10,9 @@ const REPS_PER_SUBMIT = 16;
  * `run` (which records one repetition of an op) as a `Workload`. Each repetition runs in its
  * own `device.scope`, which frees its output and intermediates; the buffers go back to the pool
  * and the next repetition reuses them, so memory stays flat however many repetitions a sample
- * has. The wait is `device.sync()` (itself a quiet wait, see DESIGN.md).
+ * has. The wait submits and awaits the GPU without the library's predicted sleep
+ * (`recorder.sync(false)`): the harness sleeps on its own measurements, as for tfjs, and can tell
+ * when it overslept.
  */
 export function oursWorkload(device: Device, run: () => unknown): Workload {
   return {
@@ -21,6 +23,6 @@ export function oursWorkload(device: Device, run: () => unknown): Workload {
       }
       device.recorder.flush();
     },
-    wait: () => device.sync(),
+    wait: () => device.recorder.sync(false),
   };
 }

@@ -8,10 +8,9 @@
 // the promise we sleep for QUIET_FRACTION of the time the previous sample took, and only the
 // last stretch is spent awaiting it.
 
-import { setTimeout as sleep } from 'node:timers/promises';
+import { quietSample, QUIET_FRACTION } from '@unicontrol/core';
 
-/** Fraction of the expected sample time to sleep before awaiting the GPU. */
-export const QUIET_FRACTION = 0.85;
+export { QUIET_FRACTION };
 
 /**
  * Something that can be timed: `record(reps)` enqueues `reps` repetitions (and submits them);
@@ -22,14 +21,13 @@ export interface Workload {
   wait(): Promise<void>;
 }
 
-/** Times one sample of `reps` repetitions; `expectedMs` is the predicted total (0 when unknown). */
-export async function sample(work: Workload, reps: number, expectedMs: number): Promise<number> {
-  const start = performance.now();
-  work.record(reps);
-  const quiet = QUIET_FRACTION * expectedMs - (performance.now() - start);
-  if (quiet > 1) await sleep(quiet);
-  await work.wait();
-  return performance.now() - start;
+/**
+ * Times one sample of `reps` repetitions; `expectedMs` is the predicted total (0 when unknown).
+ * Returns the sample's milliseconds and whether the GPU was done before the sleep ended (the
+ * prediction was too high: the time is an overestimate).
+ */
+export async function sample(work: Workload, reps: number, expectedMs: number): Promise<{ ms: number; overslept: boolean }> {
+  return quietSample((r) => work.record(r), reps, expectedMs, () => work.wait());
 }
 
 export interface TimingOptions {
@@ -57,20 +55,27 @@ export interface Timing {
  */
 export async function measure(work: Workload, opts: TimingOptions): Promise<Timing> {
   let reps = 1;
-  let perRep = await sample(work, 1, 0);
+  let perRep = (await sample(work, 1, 0)).ms;
   if (perRep * 20 < opts.targetMs) {
     // Too short to trust one repetition: calibrate on a batch.
     reps = Math.min(opts.maxReps, Math.max(2, Math.floor(opts.targetMs / 10 / perRep)));
-    perRep = (await sample(work, reps, perRep * reps)) / reps;
+    perRep = (await sample(work, reps, perRep * reps)).ms / reps;
   }
   const wanted = Math.max(1, Math.min(opts.maxReps, Math.round(opts.targetMs / perRep)));
-  if (wanted !== reps) perRep = (await sample(work, wanted, perRep * wanted)) / wanted; // warm-up at the final batch size
+  if (wanted !== reps) perRep = (await sample(work, wanted, perRep * wanted)).ms / wanted; // warm-up at the final batch size
   const samples: number[] = [];
-  for (let i = 0; i < opts.runs; i++) {
-    const ms = (await sample(work, wanted, perRep * wanted)) / wanted;
-    samples.push(ms);
-    perRep = ms;
+  // A sample that overslept measured the sleep, not the work: retake it expecting half as long
+  // (a few times at most, so a workload that finishes within the 1 ms granularity still ends).
+  for (let tries = 0; samples.length < opts.runs && tries < 3 * opts.runs; tries++) {
+    const s = await sample(work, wanted, perRep * wanted);
+    if (s.overslept) {
+      perRep /= 2;
+      continue;
+    }
+    perRep = s.ms / wanted;
+    samples.push(perRep);
   }
+  if (samples.length === 0) samples.push(perRep);
   return { ms: median(samples), reps: wanted, samples };
 }
 

@@ -6,7 +6,7 @@
 // Aliases (ops/elementwise.ts): A is the stored element and F the f32 type it computes in, either
 // A = dtype, F = f32 (one element per index), or A = vec4<dtype>, F = vec4f (4 consecutive
 // elements per index, flat case only: one vector load per operand instead of four scalar ones).
-// p.n counts A's.
+// p.n counts indices, so vec4s on that path.
 
 struct Params {
   n: u32,

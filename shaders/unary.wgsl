@@ -5,7 +5,7 @@
 // Aliases (ops/elementwise.ts): X and Y are the stored elements and F the f32 type they compute in,
 // either X, Y = dtypes, F = f32 (one element per index), or X, Y = vec4<dtype>, F = vec4f (4
 // consecutive elements per index: one vector load and store instead of four). p.n and p.inner
-// count X's and Y's.
+// count indices, so vec4s on that path.
 
 struct Params { n: u32, s: f32, inner: u32 }
 
@@ -60,7 +60,7 @@ fn apply(v: F, s: f32) -> F {
 }
 
 // Each invocation handles ELEMS indices WG apart, so neighbouring lanes touch neighbouring
-// elements on every iteration (lavapipe turns that into vector loads and stores).
+// indices on every iteration.
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let base = (wid.x + wid.y * nwg.x) * WG * ELEMS + lid;

@@ -26,7 +26,7 @@ export interface TuningResult {
   chosen: string;
 }
 
-/** Timed calls per candidate, after two warm-up calls. */
+/** Calls in the sample that counts, after the warm-up ones. */
 const SAMPLES = 3;
 
 /** The choices of one device: tuned keys, and while planning the calls offered for tuning. */
@@ -60,26 +60,56 @@ export class Tuning {
   }
 }
 
-/**
- * Times `run` per call on an idle GPU: a first call (touches the buffers; its wait spins), a
- * second that sleeps through most of the first one's time before waiting, then SAMPLES calls
- * recorded back to back that do the same. `waitIdle` must wait without a predicted sleep of its
- * own: the quiet wait's cost model would oversleep differently for each candidate (their declared
- * costs differ) and bias the choice. Sleeping keeps the `webgpu` binding's busy wait from taking a
- * core from the shader threads (DESIGN.md), so the candidates run as they will in a step.
- */
-export async function timeCalls(run: () => void, waitIdle: () => Promise<void>): Promise<number> {
-  let perCall = await sample(run, 1, 0, waitIdle);
-  perCall = await sample(run, 1, perCall, waitIdle);
-  return sample(run, SAMPLES, perCall, waitIdle);
+/** Fraction of the expected time a quiet sample sleeps before it waits for the GPU. */
+export const QUIET_FRACTION = 0.85;
+
+/** One timed sample: its wall time, and whether the GPU had finished before the sleep ended. */
+export interface QuietSample {
+  ms: number;
+  /**
+   * The wait returned at once after the sleep: the work took less than `ms`, by an unknown
+   * amount (the expectation was too high). Retake the sample with a lower expectation.
+   */
+  overslept: boolean;
 }
 
-/** Milliseconds per call of `reps` calls, sleeping 85 % of `expectedPerCall` × reps before waiting. */
-async function sample(run: () => void, reps: number, expectedPerCall: number, waitIdle: () => Promise<void>): Promise<number> {
+/**
+ * Records `reps` repetitions (`record`), sleeps for QUIET_FRACTION of `expectedMs` (their
+ * expected total; 0 when unknown), then waits with `waitIdle`, which must not sleep on a
+ * prediction of its own. Sleeping keeps the `webgpu` binding's busy wait from taking a core from
+ * the shader threads (DESIGN.md). Shared by `Device.autotune` and the benchmarks.
+ */
+export async function quietSample(record: (reps: number) => void, reps: number, expectedMs: number, waitIdle: () => Promise<void>): Promise<QuietSample> {
   const start = performance.now();
-  for (let i = 0; i < reps; i++) run();
-  const quiet = 0.85 * reps * expectedPerCall - (performance.now() - start);
+  record(reps);
+  const quiet = QUIET_FRACTION * expectedMs - (performance.now() - start);
   if (quiet > 1) await sleep(quiet);
+  const waited = performance.now();
   await waitIdle();
-  return (performance.now() - start) / reps;
+  const end = performance.now();
+  return { ms: end - start, overslept: quiet > 1 && end - waited < 0.5 };
+}
+
+/**
+ * Times `run` per call on an idle GPU: a first call (touches the buffers; its wait spins), then
+ * quiet samples, each expecting the previous one's time and retaken at half that expectation when
+ * it overslept, until one of SAMPLES calls does not. The quiet wait's own cost model is not used:
+ * it would oversleep differently for each candidate (their declared costs differ).
+ */
+export async function timeCalls(run: () => void, waitIdle: () => Promise<void>): Promise<number> {
+  const record = (reps: number) => {
+    for (let i = 0; i < reps; i++) run();
+  };
+  let perCall = (await quietSample(record, 1, 0, waitIdle)).ms;
+  for (let attempt = 0; attempt < 6; attempt++) {
+    const reps = attempt === 0 ? 1 : SAMPLES;
+    const s = await quietSample(record, reps, reps * perCall, waitIdle);
+    if (s.overslept) {
+      perCall /= 2;
+      continue;
+    }
+    perCall = s.ms / reps;
+    if (reps === SAMPLES) break;
+  }
+  return perCall;
 }
