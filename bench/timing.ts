@@ -8,7 +8,7 @@
 // the promise we sleep for QUIET_FRACTION of the time the previous sample took, and only the
 // last stretch is spent awaiting it.
 
-import { quietSample, QUIET_FRACTION } from '@unicontrol/core';
+import { OVERSLEEP_BACKOFF, quietSample, QUIET_FRACTION } from '@unicontrol/core';
 
 export { QUIET_FRACTION };
 
@@ -64,12 +64,12 @@ export async function measure(work: Workload, opts: TimingOptions): Promise<Timi
   const wanted = Math.max(1, Math.min(opts.maxReps, Math.round(opts.targetMs / perRep)));
   if (wanted !== reps) perRep = (await sample(work, wanted, perRep * wanted)).ms / wanted; // warm-up at the final batch size
   const samples: number[] = [];
-  // A sample that overslept measured the sleep, not the work: retake it expecting half as long
-  // (a few times at most, so a workload that finishes within the 1 ms granularity still ends).
-  for (let tries = 0; samples.length < opts.runs && tries < 3 * opts.runs; tries++) {
+  // A sample that overslept measured the sleep, not the work: retake it expecting less (a bounded
+  // number of times, so a workload that finishes within the 1 ms granularity still ends).
+  for (let tries = 0; samples.length < opts.runs && tries < 4 * opts.runs; tries++) {
     const s = await sample(work, wanted, perRep * wanted);
     if (s.overslept) {
-      perRep /= 2;
+      perRep *= OVERSLEEP_BACKOFF;
       continue;
     }
     perRep = s.ms / wanted;

@@ -257,7 +257,12 @@ export class Device {
       try {
         await this.compileAhead(() => tunable.candidates.forEach((v) => inputs.run(v)));
         const ms: Record<string, number> = {};
-        for (const v of tunable.candidates) ms[v] = await timeCalls(() => inputs.run(v), () => this.recorder.sync(false));
+        // Each call is submitted as it is recorded: the samples sleep while the GPU works.
+        const call = (v: string) => () => {
+          inputs.run(v);
+          this.recorder.flush();
+        };
+        for (const v of tunable.candidates) ms[v] = await timeCalls(call(v), () => this.recorder.sync(false));
         const chosen = tunable.candidates.reduce((best, v) => (ms[v] < ms[best] ? v : best));
         const result = { key: tunable.key, ms, chosen };
         this.tuning.record(result);

@@ -9,7 +9,7 @@ export { numel, broadcastShapes, type Shape } from './shape.ts';
 export { Tensor, tensor, zeros, empty, upload, type TensorOptions } from './tensor.ts';
 export * from './ops/elementwise.ts';
 export { VARIANTS, defineVariants, pickVariant } from './variants.ts';
-export { Tuning, quietSample, QUIET_FRACTION, type QuietSample, type Tunable, type TuningResult } from './tuning.ts';
+export { Tuning, quietSample, OVERSLEEP_BACKOFF, QUIET_FRACTION, type QuietSample, type Tunable, type TuningResult } from './tuning.ts';
 export * from './safetensors/index.ts';
 export * from './ops/norm.ts';
 export * from './ops/reduce.ts';

@@ -74,7 +74,8 @@ export interface QuietSample {
 }
 
 /**
- * Records `reps` repetitions (`record`), sleeps for QUIET_FRACTION of `expectedMs` (their
+ * Records and submits `reps` repetitions (`record` must submit: the sleep is only useful while
+ * the GPU works), sleeps for QUIET_FRACTION of `expectedMs` (their
  * expected total; 0 when unknown), then waits with `waitIdle`, which must not sleep on a
  * prediction of its own. Sleeping keeps the `webgpu` binding's busy wait from taking a core from
  * the shader threads (DESIGN.md). Shared by `Device.autotune` and the benchmarks.
@@ -90,26 +91,28 @@ export async function quietSample(record: (reps: number) => void, reps: number, 
   return { ms: end - start, overslept: quiet > 1 && end - waited < 0.5 };
 }
 
+/** An oversleeping sample is retaken expecting this fraction of its expectation. */
+export const OVERSLEEP_BACKOFF = 0.8;
+
 /**
- * Times `run` per call on an idle GPU: a first call (touches the buffers; its wait spins), then
- * quiet samples, each expecting the previous one's time and retaken at half that expectation when
- * it overslept, until one of SAMPLES calls does not. The quiet wait's own cost model is not used:
- * it would oversleep differently for each candidate (their declared costs differ).
+ * Times `run` per call on an idle GPU: an untimed call (touches the buffers; the first dispatch of
+ * a pipeline can include the driver's compilation), a spinning call that gives a first estimate,
+ * then quiet samples of SAMPLES calls, each expecting the previous one's time and retaken at a
+ * lower expectation when it overslept. The quiet wait's own cost model is not used: it would
+ * oversleep differently for each candidate (their declared costs differ).
  */
 export async function timeCalls(run: () => void, waitIdle: () => Promise<void>): Promise<number> {
+  // `run` records and submits one call.
   const record = (reps: number) => {
     for (let i = 0; i < reps; i++) run();
   };
+  run();
+  await waitIdle();
   let perCall = (await quietSample(record, 1, 0, waitIdle)).ms;
-  for (let attempt = 0; attempt < 6; attempt++) {
-    const reps = attempt === 0 ? 1 : SAMPLES;
-    const s = await quietSample(record, reps, reps * perCall, waitIdle);
-    if (s.overslept) {
-      perCall /= 2;
-      continue;
-    }
-    perCall = s.ms / reps;
-    if (reps === SAMPLES) break;
+  for (let attempt = 0; attempt < 12; attempt++) {
+    const s = await quietSample(record, SAMPLES, SAMPLES * perCall, waitIdle);
+    if (!s.overslept) return s.ms / SAMPLES;
+    perCall *= OVERSLEEP_BACKOFF;
   }
-  return perCall;
+  return perCall; // below every oversleeping expectation: still an upper bound
 }
