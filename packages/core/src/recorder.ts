@@ -253,18 +253,14 @@ export class QuietWait {
     const predicted = predict ? this.cost * this.msPerCost : 0;
     const start = this.since || now();
     const remaining = predicted * this.sleepFraction - (now() - start);
-    const slept = remaining > 1;
-    if (slept) await sleep(Math.min(remaining, this.maxSleepMs));
+    if (remaining > 1) await sleep(Math.min(remaining, this.maxSleepMs));
     const err = lost.error();
     if (err) throw err;
-    const awaited = now();
     await lost.race(promise());
     const elapsed = now() - start;
     // Learn from waits long enough to measure; a low estimate only costs spinning, a high one idles.
     if (predict && elapsed > 5 && this.cost > 0 && !this.tainted) {
-      // Done before the sleep ended: the work took less than measured, by an unknown amount, so
-      // step well below rather than creeping down 5 % per wait while idling each time.
-      const rate = (elapsed / this.cost) * (slept && now() - awaited < 1 ? 0.8 : 1);
+      const rate = elapsed / this.cost;
       this.msPerCost = this.msPerCost === 0 ? rate : Math.min(rate, 0.7 * this.msPerCost + 0.3 * rate);
     }
     this.cost = 0;
