@@ -3,6 +3,7 @@
 // names the error it must give (a pattern of the message: what is wrong and where).
 
 import { assemble, writeSafetensors as writeTensors } from '../../packages/core/test/safetensors-writer.ts';
+import { concatBytes } from '../../packages/unicontrol/src/image/concatBytes.ts';
 import { randomBytes } from '../../packages/unicontrol/test/testImages.ts';
 
 /** A tensor of a file being rewritten. */
@@ -87,16 +88,6 @@ export class SafetensorsParts {
 /** Writes tensors back to back into a valid safetensors file. */
 export function writeSafetensors(tensors: readonly RawTensor[]): Uint8Array {
   return writeTensors(tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: t.bytes })));
-}
-
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Deterministic bytes (xorshift32), as the image tests make them. */

@@ -41,13 +41,17 @@ const SCALAR = { WG: 64, ELEMS: 4 };
 const VEC4 = { WG: 256, ELEMS: 4 };
 
 /**
- * The shaders' type aliases for storage dtypes `dtypes` and whether they take the vec4 path:
- * 4 consecutive elements per index (`vec4<dtype>` stored, `vec4f` computed) or one.
+ * How an elementwise kernel covers `elements` outputs: on the vec4 path (4 consecutive elements
+ * per index: `vec4<dtype>` stored, `vec4f` computed) or the scalar one. Gives the shaders' type
+ * aliases for storage dtypes `dtypes`, the launch constants, the element width per index, and the
+ * workgroups.
  */
-function aliases<K extends string>(dtypes: Record<K, DType>, vec: boolean): Record<K | 'F', KernelType> {
+function launchShape<K extends string>(dtypes: Record<K, DType>, elements: number, vec: boolean) {
   const types = { F: vec ? 'vec4<f32>' : 'f32' } as Record<K | 'F', KernelType>;
   for (const k in dtypes) types[k] = vec ? `vec4<${dtypes[k]}>` : dtypes[k];
-  return types;
+  const width = vec ? 4 : 1;
+  const { WG, ELEMS } = vec ? VEC4 : SCALAR;
+  return { types, WG, ELEMS, width, workgroups: grid(Math.ceil(elements / width / (WG * ELEMS))) };
 }
 
 /** Applies a unary function elementwise; `s` is the scalar operand of the scalar ops. */
@@ -76,17 +80,15 @@ export const geglu = (x: Tensor): Tensor => gated('gelu', x);
  */
 function launchUnary(op: UnaryOp, x: Tensor, y: Tensor, s: number, inner: number): Tensor {
   if (y.size === 0) return y;
-  const vec = y.size % 4 === 0 && inner % 4 === 0;
-  const width = vec ? 4 : 1;
-  const { WG, ELEMS } = vec ? VEC4 : SCALAR;
+  const { types, WG, ELEMS, width, workgroups } = launchShape({ X: x.dtype, Y: y.dtype }, y.size, y.size % 4 === 0 && inner % 4 === 0);
   x.device.run({
     shader: 'unary',
-    types: aliases({ X: x.dtype, Y: y.dtype }, vec),
+    types,
     consts: { OP: UNARY[op], WG, ELEMS, GATED: inner > 0 },
     inputs: [x],
     outputs: [y],
     params: new Params().u32(y.size / width).f32(s).u32(inner / width).bytes(),
-    workgroups: grid(Math.ceil(y.size / width / (WG * ELEMS))),
+    workgroups,
     cost: y.size * (inner > 0 ? 60 : 40),
   });
   return y;
@@ -102,12 +104,10 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   if (out.size === 0) return out;
   const flat = sameShape(a.shape, shape) && sameShape(b.shape, shape);
   // Broadcasting reads each input through strides, one element at a time.
-  const vec = flat && out.size % 4 === 0;
-  const width = vec ? 4 : 1;
-  const { WG, ELEMS } = vec ? VEC4 : SCALAR;
+  const { types, WG, ELEMS, width, workgroups } = launchShape({ A: a.dtype }, out.size, flat && out.size % 4 === 0);
   a.device.run({
     shader: 'binary',
-    types: aliases({ A: a.dtype }, vec),
+    types,
     consts: { OP: BINARY[op], BROADCAST: !flat, RANK: flat ? 0 : shape.length, WG, ELEMS },
     inputs: [a, b],
     outputs: [out],
@@ -117,7 +117,7 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
       .u32Array(broadcastStrides(a.shape, shape), MAX_RANK)
       .u32Array(broadcastStrides(b.shape, shape), MAX_RANK)
       .bytes(),
-    workgroups: grid(Math.ceil(out.size / width / (WG * ELEMS))),
+    workgroups,
     cost: out.size * 50,
   });
   return out;

@@ -2,6 +2,7 @@
 // same file for the same pixels.
 
 import { deflate } from 'pako';
+import { concatBytes } from './concatBytes.ts';
 import { crc32 } from './crc32.ts';
 import { checkImage, type RgbaImage } from './image.ts';
 import { filterRows } from './pngFilter.ts';
@@ -35,12 +36,5 @@ export function encodePng(image: RgbaImage): Uint8Array {
   view.setUint32(4, height);
   header.set([8, 6, 0, 0, 0], 8); // bit depth 8, RGBA, deflate, filter method 0, no interlace
   const idat = deflate(filterRows(px, width * 4, height, 4), { level: 9, strategy: 3 });
-  const parts = [Uint8Array.from(SIGNATURE), chunk('IHDR', header), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(Uint8Array.from(SIGNATURE), chunk('IHDR', header), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0)));
 }
