@@ -1,11 +1,12 @@
 // End-to-end benchmark on a full-size UniControl checkpoint (by default the synthetic one that
 // `npm run weights:synthetic` writes): one guided ControlNet + UNet step (batch 2) at 32x32 and
 // 64x64 latents, a text encode, VAE decodes at 256 and 512 px; float32 and float16 storage.
-// Per case: its pipelines compiled ahead (timed apart), a first run, then timed runs; median
+// Per case: its pipelines compiled ahead (timed apart), a first run, settling runs (the quiet wait
+// learns the case's GPU time, as it does in a sampling loop's first steps), then timed runs; median
 // seconds, GFLOP (direct algorithm, from Device.counters()), achieved GFLOP/s, peak GPU bytes,
 // dispatches and newly created bind groups per run.
 //
-//   npm run bench:e2e [-- --weights FILE] [--dtype f32,f16] [--cases a,b] [--runs N] [--no-probe] [--no-autotune] [--json FILE]
+//   npm run bench:e2e [-- --weights FILE] [--dtype f32,f16] [--cases a,b] [--runs N] [--settle N] [--no-probe] [--no-autotune] [--json FILE]
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,6 +21,7 @@ const { values: args } = parseArgs({
     dtype: { type: 'string', default: 'f32' },
     cases: { type: 'string' },
     runs: { type: 'string', default: '1' },
+    settle: { type: 'string', default: '2' },
     'no-probe': { type: 'boolean', default: false },
     'no-autotune': { type: 'boolean', default: false },
     json: { type: 'string' },
@@ -76,7 +78,7 @@ const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
 
 async function main(): Promise<void> {
   if (args.help) {
-    console.log(`npm run bench:e2e -- [--weights FILE] [--dtype f32,f16] [--cases ${Object.keys(CASES).join(',')}] [--runs N] [--no-probe] [--no-autotune] [--json FILE]`);
+    console.log(`npm run bench:e2e -- [--weights FILE] [--dtype f32,f16] [--cases ${Object.keys(CASES).join(',')}] [--runs N] [--settle N] [--no-probe] [--no-autotune] [--json FILE]`);
     return;
   }
   const dtypes = args.dtype.split(',').map((s) => {
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
   const names = args.cases?.split(',') ?? Object.keys(CASES);
   for (const n of names) if (!CASES[n]) throw new Error(`unknown case ${n}; cases: ${Object.keys(CASES).join(', ')}`);
   const runs = Math.max(1, Number(args.runs));
+  const settle = Math.max(0, Number(args.settle));
   const device = await createDevice();
   const adapter = device.adapter.description || device.adapter.name;
   console.error(`adapter: ${adapter} (${device.adapter.backend})`);
@@ -124,7 +127,7 @@ async function main(): Promise<void> {
       const seconds: number[] = [];
       let counted = { dispatches: 0, flops: 0, submits: 0 };
       let bindGroupsCreated = 0;
-      for (let r = 0; r <= runs; r++) {
+      for (let r = 0; r <= settle + runs; r++) {
         device.resetCounters();
         t0 = performance.now();
         const out = device.scope(() => CASES[name](model, device, inputs));
@@ -134,7 +137,8 @@ async function main(): Promise<void> {
         counted = device.counters();
         bindGroupsCreated = device.caches().bindGroupsCreated;
       }
-      const medianS = median(seconds.slice(1));
+      const medianS = median(seconds.slice(1 + settle));
+      console.error(`${dtype} ${name}: runs ${seconds.map((t) => t.toFixed(2)).join(' ')} s (first, ${settle} settling, ${runs} timed)`);
       const gflop = counted.flops / 1e9;
       const result = {
         name,
@@ -144,6 +148,7 @@ async function main(): Promise<void> {
         compile_ahead_s: compileS,
         compiled_ahead: compiled,
         first_s: seconds[0],
+        settle_s: seconds.slice(1, 1 + settle),
         median_s: medianS,
         gflop,
         gflops: gflop / medianS,
@@ -164,7 +169,7 @@ async function main(): Promise<void> {
     for (const t of inputs.values()) t.dispose();
     model.dispose();
   }
-  const report = { adapter, fma_peak_gflops: fma, weights: args.weights, runs, cases: results };
+  const report = { adapter, fma_peak_gflops: fma, weights: args.weights, runs, settle, cases: results };
   if (args.json) writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
   device.destroy();
 }

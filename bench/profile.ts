@@ -1,12 +1,14 @@
 // Where a guided step's time goes: records every kernel launch of one ControlNet + UNet step
-// (batch 2) on the full-size checkpoint, then replays each launch alone and times it. Prints the
-// time per kernel family (shader and constants), its share, and its achieved GFLOP/s.
+// (batch 2) on the full-size checkpoint, then replays each distinct launch alone and times it as
+// the kernel benchmark times an op. Prints the time per kernel family (shader and constants), its
+// share, and its achieved GFLOP/s.
 //
 //   npx tsx bench/profile.ts [--weights FILE] [--latent 32] [--dtype f32|f16] [--top 25] [--shapes]
 
 import { parseArgs } from 'node:util';
 import { createDevice, tensor, Tensor, type KernelLaunch } from '@unicontrol/core';
 import { UniControlModel } from '@unicontrol/model';
+import { measure } from './timing.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,17 +48,24 @@ device.run = run;
 Tensor.prototype.dispose = dispose;
 await device.sync();
 
-// Replay each launch alone: one untimed run, then `reps` timed back to back.
+// Replay each distinct launch (same shader, types, constants, shapes, params and grid) alone,
+// timed the way the kernel benchmark times an op (bench/timing.ts: repetitions in one submission,
+// a quiet wait, the median of 3 samples), and charge that time to each of its occurrences.
+const signature = (l: KernelLaunch): string =>
+  JSON.stringify([l.shader, l.types, l.consts, l.workgroups, [...l.inputs, ...l.outputs].map((tt) => tt.shape), [...new Uint8Array(l.params ?? new ArrayBuffer(0))]]);
+const timed = new Map<string, number>();
 const families = new Map<string, { ms: number; flops: number; count: number }>();
 let total = 0;
 for (const launch of launches) {
-  const reps = 3;
-  run(launch);
-  await device.sync();
-  const t0 = performance.now();
-  for (let r = 0; r < reps; r++) run(launch);
-  await device.sync();
-  const ms = (performance.now() - t0) / reps;
+  const sig = signature(launch);
+  let ms = timed.get(sig);
+  if (ms === undefined) {
+    run(launch);
+    await device.sync();
+    const work = { record: (reps: number) => { for (let r = 0; r < reps; r++) run(launch); device.recorder.flush(); }, wait: () => device.recorder.sync(false) };
+    ms = (await measure(work, { runs: 3, targetMs: 150, maxReps: 200 })).ms;
+    timed.set(sig, ms);
+  }
   total += ms;
   const shapes = args.shapes ? ` ${[...launch.inputs, ...launch.outputs].map((tt) => `[${tt.shape.join(',')}]`).join(' ')}` : '';
   const key = `${launch.shader} ${JSON.stringify(launch.consts ?? {})}${shapes}`;
@@ -66,7 +75,7 @@ for (const launch of launches) {
   f.count++;
   families.set(key, f);
 }
-console.log(`${launches.length} launches, ${(total / 1000).toFixed(2)} s replayed one by one`);
+console.log(`${launches.length} launches, ${(total / 1000).toFixed(2)} s replayed one by one (${timed.size} distinct launches timed)`);
 const rows = [...families].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(args.top));
 for (const [key, f] of rows) {
   const gflops = f.flops ? ` ${(f.flops / f.ms / 1e6).toFixed(1)} GFLOP/s` : '';

@@ -1,5 +1,6 @@
 import { BindGroupCache, type BufferBinding } from './bindgroups.ts';
 import { DeviceLostError } from './errors.ts';
+import { QuietWait } from './quiet.ts';
 
 /**
  * A device's loss, as the recorder's waits need it: the error once the loss is known, and the
@@ -13,6 +14,11 @@ export class DeviceLoss {
   /** The loss, or null while the device is usable. */
   error(): DeviceLostError | null {
     return this.lostError;
+  }
+
+  /** Throws the loss, if the device is lost. */
+  throwIfLost(): void {
+    if (this.lostError) throw this.lostError;
   }
 
   /** Records the loss (the first one wins) and rejects every wait in flight with it. */
@@ -211,68 +217,4 @@ export class Recorder {
     this.staging.length = 0;
     this.uniformGpu.destroy();
   }
-}
-
-/**
- * Waits for the GPU without spinning the JS thread. The `webgpu` binding busy-polls while any of
- * its promises is pending, stealing a core from lavapipe's shader threads; so we first sleep for
- * most of the predicted GPU time (cost of the submitted work × measured seconds per unit of cost)
- * and only then create the promise.
- */
-export class QuietWait {
-  private cost = 0;
-  private since = 0;
-  /** Measured milliseconds per unit of declared cost; 0 until the first long enough wait. */
-  msPerCost = 0;
-  /** Fraction of the predicted time to sleep before awaiting. */
-  readonly sleepFraction = 0.85;
-
-  private tainted = false;
-  /** Longest single sleep: a wrong prediction costs at most this much idle time. */
-  readonly maxSleepMs = 5000;
-
-  add(cost: number): void {
-    this.cost += cost;
-  }
-
-  /** Marks the current window as unfit to learn from (it included shader compilation). */
-  taint(): void {
-    this.tainted = true;
-  }
-
-  submitted(): void {
-    if (this.since === 0) this.since = now();
-  }
-
-  /**
-   * Waits for `promise()` quietly. Rejects with the device's `DeviceLostError` when the device is
-   * lost before or while waiting (a destroyed device may never settle the promise), and when the
-   * promise fails because the device went away (Dawn aborts a pending map before it reports the loss).
-   */
-  async until(promise: () => Promise<unknown>, lost: DeviceLoss, predict = true): Promise<void> {
-    const predicted = predict ? this.cost * this.msPerCost : 0;
-    const start = this.since || now();
-    const remaining = predicted * this.sleepFraction - (now() - start);
-    if (remaining > 1) await sleep(Math.min(remaining, this.maxSleepMs));
-    const err = lost.error();
-    if (err) throw err;
-    await lost.race(promise());
-    const elapsed = now() - start;
-    // Learn from waits long enough to measure; a low estimate only costs spinning, a high one idles.
-    if (predict && elapsed > 5 && this.cost > 0 && !this.tainted) {
-      const rate = elapsed / this.cost;
-      this.msPerCost = this.msPerCost === 0 ? rate : Math.min(rate, 0.7 * this.msPerCost + 0.3 * rate);
-    }
-    this.cost = 0;
-    this.since = 0;
-    this.tainted = false;
-  }
-}
-
-function now(): number {
-  return performance.now();
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -195,7 +195,9 @@ export function upload(device: Device, bytes: ArrayBufferView, shape: Shape, dty
   // queue.writeBuffer runs before any later submission: if recorded, unsubmitted work still
   // reads this (possibly reused) buffer's old contents, submit that work first.
   if (device.recorder.pending > 0) device.recorder.flush();
-  device.recorder.wait.taint(); // upload time is not GPU work the cost model can predict
+  // The copy is work the next wait covers: counted like a kernel's bytes moved (a taint here would
+  // keep the quiet wait from ever learning in a sampling loop, which uploads its timestep each step).
+  device.recorder.wait.add(4 * bytes.byteLength);
   const aligned = bytes.byteLength - (bytes.byteLength % 4);
   if (aligned > 0) device.gpu.queue.writeBuffer(buffer, 0, bytes.buffer, bytes.byteOffset, aligned);
   if (aligned < bytes.byteLength) {

@@ -3,7 +3,7 @@
 // `Tuning` for the choice; `Device.autotune()` times the candidates of every call a computation
 // makes, once per key, and records the fastest. Until a key is tuned the op uses its heuristic.
 
-import { sleep } from './recorder.ts';
+import { OVERSLEEP_BACKOFF, quietSample } from './quiet.ts';
 
 /** A choice among kernels for one kind of call, offered by an op while `Device.autotune` plans. */
 export interface Tunable {
@@ -59,40 +59,6 @@ export class Tuning {
     this.chosen.clear();
   }
 }
-
-/** Fraction of the expected time a quiet sample sleeps before it waits for the GPU. */
-export const QUIET_FRACTION = 0.85;
-
-/** One timed sample: its wall time, and whether the GPU had finished before the sleep ended. */
-export interface QuietSample {
-  ms: number;
-  /**
-   * The wait returned at once after the sleep: the work took less than `ms`, by an unknown
-   * amount (the expectation was too high). Retake the sample with a lower expectation.
-   */
-  overslept: boolean;
-}
-
-/**
- * Records and submits `reps` repetitions (`record` must submit: the sleep is only useful while
- * the GPU works), sleeps for QUIET_FRACTION of `expectedMs` (their
- * expected total; 0 when unknown), then waits with `waitIdle`, which must not sleep on a
- * prediction of its own. Sleeping keeps the `webgpu` binding's busy wait from taking a core from
- * the shader threads (DESIGN.md). Shared by `Device.autotune` and the benchmarks.
- */
-export async function quietSample(record: (reps: number) => void, reps: number, expectedMs: number, waitIdle: () => Promise<void>): Promise<QuietSample> {
-  const start = performance.now();
-  record(reps);
-  const quiet = QUIET_FRACTION * expectedMs - (performance.now() - start);
-  if (quiet > 1) await sleep(quiet);
-  const waited = performance.now();
-  await waitIdle();
-  const end = performance.now();
-  return { ms: end - start, overslept: quiet > 1 && end - waited < 0.5 };
-}
-
-/** An oversleeping sample is retaken expecting this fraction of its expectation. */
-export const OVERSLEEP_BACKOFF = 0.8;
 
 /**
  * Times `run` per call on an idle GPU: an untimed call (touches the buffers; the first dispatch of

@@ -98,6 +98,19 @@ for (const { variant, device: getDevice } of variantDevices(ops.CONV2D_VARIANTS)
       await check(device, variant, { x: [3, 64, 128, 129], w: [8, 64, 3, 3], padding: 1 }, { bias: true, residual: true, scale: true });
     });
 
+    it('loads weight rows and 1x1 inputs 4 at a time where K and the image size allow, and element-wise elsewhere', async (ctx) => {
+      const device = await getDevice();
+      if (!device) return ctx.skip();
+      const all = { bias: true, silu: true, residual: true, scale: true };
+      await check(device, variant, { x: [2, 8, 6, 6], w: [20, 8, 3, 3], padding: 1 }, all); // K = 72
+      await check(device, variant, { x: [3, 12, 4, 5], w: [17, 12, 1, 1] }, all); // K = 12, 20 pixels
+      await check(device, variant, { x: [2, 12, 3, 3], w: [5, 12, 1, 1] }, all); // 9 pixels: element-wise input
+      await check(device, variant, { x: [2, 7, 4, 4], w: [9, 7, 1, 1] }, all); // K = 7: element-wise weights
+      await check(device, variant, { x: [1, 8, 8, 8], w: [4, 8, 1, 1], stride: 2 }, { bias: true }); // strided
+      await check(device, variant, { x: [1, 8, 4, 4], w: [4, 8, 1, 1], padding: 1 }, { bias: true }); // padded
+      await check(device, variant, { x: [2, 16, 8, 8], w: [24, 16, 1, 1] }, all, 'f16');
+    });
+
     it('stores float16 and accumulates in float32', async (ctx) => {
       const device = await getDevice();
       if (!device) return ctx.skip();

@@ -74,9 +74,12 @@ for (const { variant, device: getDevice } of variantDevices(ops.MATMUL_VARIANTS)
       }
     });
 
-    it('reads an [N, K] operand 4 k at a time when K is a multiple of 4 (f32 and f16, batched, ragged M and N)', async (ctx) => {
+    it('reads [M, K] A and [N, K] B 4 k at a time when K is a multiple of 4 (f32 and f16, batched, ragged M and N)', async (ctx) => {
       const device = await getDevice();
       if (!device) return ctx.skip();
+      await check(device, variant, [2, 1, 19, 8], [3, 8, 45]);
+      await check(device, variant, [7, 12], [2, 12, 5], { bias: true }, 'f16');
+      await check(device, variant, [2, 36, 17], [36, 9], { transposeA: true });
       await check(device, variant, [2, 17, 36], [7, 36], { transposeB: true, bias: true });
       await check(device, variant, [3, 5, 40], [3, 33, 40], { transposeB: true });
       await check(device, variant, [2, 1, 19, 8], [3, 45, 8], { transposeB: true });

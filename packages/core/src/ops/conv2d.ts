@@ -1,4 +1,4 @@
-import { hasSubgroups, type Device } from '../device.ts';
+import { hasSubgroups, type Device, type KernelLaunch } from '../device.ts';
 import { BYTES } from '../dtype.ts';
 import { ShapeError, fmt } from '../errors.ts';
 import { Params, grid, type KernelConsts } from '../kernel.ts';
@@ -111,8 +111,12 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
     winograd(x, weight, y, { bias, residual, inputScale, padY, padX, epilogue, flops: 2 * batch * outC * npx * K });
     return y;
   }
-  const consts: KernelConsts = { KH, KW, HAS_SCALE: inputScale !== undefined };
   const subgroup = variant === 'implicit';
+  // Vector loads (shaders/conv2d.wgsl): weight rows 4 k at a time when K is a multiple of 4; the
+  // input 4 pixels at a time for 1x1 stride-1 unpadded kernels when the image size is a multiple of 4.
+  const vecW = subgroup && K % 4 === 0;
+  const vecX = subgroup && KH === 1 && KW === 1 && strideY === 1 && strideX === 1 && padY === 0 && padX === 0 && npx % 4 === 0;
+  const consts: KernelConsts = { KH, KW, HAS_SCALE: inputScale !== undefined, ...(subgroup ? { W_V: vecW, X_V: vecX } : {}) };
   // implicit: tiles of 32 pixels counted across the batch, along x then z; direct: the batch along z.
   const pixelTiles = Math.ceil((batch * npx) / 32);
   const [dx, dy] = grid(Math.ceil((outC * npx) / 64));
@@ -120,9 +124,9 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   if (gx > 65535 || gy > 65535 || gz > 65535) {
     throw new ShapeError(`${op}: x ${fmt(x.shape)} with weight ${fmt(weight.shape)} needs more than 65535 workgroups along a dimension`);
   }
-  const launch = {
+  const launch: KernelLaunch = {
     shader: subgroup ? 'conv2d' : 'conv2d_naive',
-    types: { X: x.dtype },
+    types: subgroup ? { X: x.dtype, XV: vecX ? `vec4<${x.dtype}>` : x.dtype, WV: vecW ? `vec4<${x.dtype}>` : x.dtype } : { X: x.dtype },
     consts,
     // Absent optional inputs are bound to x (never read: their flag or constant is off).
     inputs: [x, weight, bias ?? x, residual ?? x, inputScale ?? x],

@@ -114,7 +114,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       .u32Array([...Array<number>(pad).fill(0), ...gemm.batch.bStride], 4)
       .bytes();
   const subgroup = variant === 'subgroup';
-  // A [N, K] B with 4-aligned rows is read 4 k at a time (shaders/matmul.wgsl, B_T).
+  // [M, K] A and [N, K] B with 4-aligned rows are read 4 k at a time (shaders/matmul.wgsl, A_V and B_T).
+  const vecA = subgroup && !transposeA && K % 4 === 0 && gemm.batch.aStride.every((s) => s % 4 === 0);
   const vecB = subgroup && transposeB && K % 4 === 0 && gemm.batch.bStride.every((s) => s % 4 === 0);
   const groups = subgroup ? [Math.ceil(gemm.N / 32), Math.ceil(gemm.M / 16)] : [Math.ceil(gemm.N / 8), Math.ceil(gemm.M / 8)];
   if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) {
@@ -125,8 +126,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     const count = Math.min(MAX_GROUPS, batches - first);
     const launch: KernelLaunch = {
       shader: subgroup ? 'matmul' : 'matmul_naive',
-      types: subgroup ? { X: a.dtype, BV: vecB ? `vec4<${a.dtype}>` : a.dtype } : { X: a.dtype },
-      consts: subgroup ? { B_T: vecB } : undefined,
+      types: subgroup ? { X: a.dtype, AV: vecA ? `vec4<${a.dtype}>` : a.dtype, BV: vecB ? `vec4<${a.dtype}>` : a.dtype } : { X: a.dtype },
+      consts: subgroup ? { A_V: vecA, B_T: vecB } : undefined,
       inputs: [a, b, bias ?? a],
       outputs: [out],
       params: params(first),

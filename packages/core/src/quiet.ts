@@ -1,0 +1,122 @@
+// Waiting for the GPU without spinning. The `webgpu` binding busy-polls the JS thread while any
+// of its promises is pending (DESIGN.md), which on a software adapter takes a core from the shader
+// threads. So every wait first sleeps for most of the time the work is expected to take, and only
+// then creates the promise. `QuietWait` predicts that time from the work's declared cost (the
+// recorder's waits); `quietSample` is given it (the benchmarks and the autotuner, which time work).
+
+import type { DeviceLoss } from './recorder.ts';
+
+/** Fraction of the expected time a wait sleeps before it creates the promise. */
+export const QUIET_FRACTION = 0.85;
+
+/** An oversleeping sample is retaken (and a quiet wait's rate relearned) at this fraction of its expectation. */
+export const OVERSLEEP_BACKOFF = 0.8;
+
+/** Shorter waits are not learned from: fixed per-submission overheads would dominate them. */
+const LEARN_MIN_MS = 20;
+
+/**
+ * Whether a wait that slept until `waited` and settled at `end` found the GPU already idle (it
+ * overslept): it settled within 0.5 ms plus 2 % of the whole wait. The margin covers settling a
+ * read (a copy and a map after the work) as well as a bare onSubmittedWorkDone; a wait whose
+ * prediction was right spends its last (1 − QUIET_FRACTION) awaiting, far more than 2 %.
+ */
+function settledAtOnce(start: number, waited: number, end: number): boolean {
+  return end - waited < 0.5 + 0.02 * (end - start);
+}
+
+/** One timed sample: its wall time, and whether the GPU had finished before the sleep ended. */
+export interface QuietSample {
+  ms: number;
+  /**
+   * The wait returned at once after the sleep: the work took less than `ms`, by an unknown
+   * amount (the expectation was too high). Retake the sample with a lower expectation.
+   */
+  overslept: boolean;
+}
+
+/**
+ * Records and submits `reps` repetitions (`record` must submit: the sleep is only useful while
+ * the GPU works), sleeps for QUIET_FRACTION of `expectedMs` (their expected total; 0 when
+ * unknown), then waits with `waitIdle`, which must not sleep on a prediction of its own. Shared by
+ * `Device.autotune` and the benchmarks.
+ */
+export async function quietSample(record: (reps: number) => void, reps: number, expectedMs: number, waitIdle: () => Promise<void>): Promise<QuietSample> {
+  const start = now();
+  record(reps);
+  const quiet = QUIET_FRACTION * expectedMs - (now() - start);
+  if (quiet > 1) await sleep(quiet);
+  const waited = now();
+  await waitIdle();
+  const end = now();
+  return { ms: end - start, overslept: quiet > 1 && settledAtOnce(start, waited, end) };
+}
+
+/**
+ * The recorder's wait: predicts the GPU time of the work submitted since the last wait from its
+ * declared cost (FLOPs + 4 × bytes moved) times a learned rate, sleeps for QUIET_FRACTION of it,
+ * then awaits the promise. The rate is learned from every wait that is not tainted by shader
+ * compilation; it follows a faster measurement at once and a slower one halfway, so it settles on
+ * the fast side: a low estimate costs some spinning, a high one idles the GPU.
+ */
+export class QuietWait {
+  private cost = 0;
+  private since = 0;
+  private tainted = false;
+  /** Learned milliseconds per unit of declared cost; 0 until the first long enough wait. */
+  msPerCost = 0;
+  /** The sleep is taken in slices of at most this long, so a device lost meanwhile is noticed. */
+  readonly sliceMs = 1000;
+
+  add(cost: number): void {
+    this.cost += cost;
+  }
+
+  /** Marks the current window as unfit to learn from (it included shader compilation). */
+  taint(): void {
+    this.tainted = true;
+  }
+
+  submitted(): void {
+    if (this.since === 0) this.since = now();
+  }
+
+  /**
+   * Waits for `promise()` quietly. Rejects with the device's `DeviceLostError` when the device is
+   * lost before or while waiting (a destroyed device may never settle the promise), and when the
+   * promise fails because the device went away (Dawn aborts a pending map before it reports the loss).
+   * `predict: false` skips the sleep and learns nothing (for callers that sleep on their own).
+   */
+  async until(promise: () => Promise<unknown>, lost: DeviceLoss, predict = true): Promise<void> {
+    const start = this.since || now();
+    const quietUntil = start + QUIET_FRACTION * (predict ? this.cost * this.msPerCost : 0);
+    // The whole predicted time, not a capped part of it: a step of seconds would otherwise spend
+    // most of its wait spinning.
+    for (let left = quietUntil - now(); left > 1; left = quietUntil - now()) {
+      await sleep(Math.min(left, this.sliceMs));
+      lost.throwIfLost();
+    }
+    lost.throwIfLost();
+    const waited = now();
+    await lost.race(promise());
+    const end = now();
+    if (predict && end - start >= LEARN_MIN_MS && this.cost > 0 && !this.tainted) {
+      // Oversleeping measured the sleep, an upper bound of the work: relearn below it.
+      const overslept = quietUntil - start > 1 && settledAtOnce(start, waited, end);
+      const rate = ((overslept ? OVERSLEEP_BACKOFF : 1) * (end - start)) / this.cost;
+      // Down at once, up halfway: one slow outlier then costs a single short oversleep.
+      this.msPerCost = this.msPerCost === 0 || rate < this.msPerCost ? rate : (this.msPerCost + rate) / 2;
+    }
+    this.cost = 0;
+    this.since = 0;
+    this.tainted = false;
+  }
+}
+
+function now(): number {
+  return performance.now();
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,100 @@
+// The quiet wait: sleeps for most of the predicted GPU time before it creates the promise (whose
+// pending state makes the `webgpu` binding spin), learns its rate from the waits it makes, and
+// relearns below an oversleep. Promises here are timers standing in for the GPU.
+
+import { describe, expect, it } from 'vitest';
+import { DeviceLostError } from '../src/errors.ts';
+import { matmul, tensor } from '../src/index.ts';
+import { QUIET_FRACTION, OVERSLEEP_BACKOFF, QuietWait, sleep } from '../src/quiet.ts';
+import { DeviceLoss } from '../src/recorder.ts';
+import { testDevice } from './helpers.ts';
+
+/** Runs one wait window: `cost` submitted, the "GPU" busy for `gpuMs` after submission. */
+async function window(wait: QuietWait, loss: DeviceLoss, cost: number, gpuMs: number): Promise<{ promisedAfterMs: number; totalMs: number }> {
+  wait.add(cost);
+  wait.submitted();
+  const start = performance.now();
+  let promisedAfterMs = -1;
+  await wait.until(() => {
+    promisedAfterMs = performance.now() - start;
+    return sleep(Math.max(0, gpuMs - promisedAfterMs));
+  }, loss);
+  return { promisedAfterMs, totalMs: performance.now() - start };
+}
+
+describe('QuietWait', () => {
+  it('awaits at once until it has a rate, then sleeps QUIET_FRACTION of the prediction first', async () => {
+    const wait = new QuietWait();
+    const loss = new DeviceLoss();
+    const first = await window(wait, loss, 1000, 80);
+    expect(first.promisedAfterMs).toBeLessThan(5);
+    expect(wait.msPerCost).toBeGreaterThanOrEqual(0.079);
+    const rate = wait.msPerCost;
+    const second = await window(wait, loss, 1000, 80);
+    // Slept until QUIET_FRACTION of the predicted 1000 × rate ms, then awaited the rest.
+    expect(second.promisedAfterMs).toBeGreaterThanOrEqual(QUIET_FRACTION * 1000 * rate - 2);
+    expect(second.promisedAfterMs).toBeLessThan(second.totalMs);
+  });
+
+  it('sleeps the whole predicted time of a long wait (in slices), not a capped part of it', async () => {
+    const wait = new QuietWait();
+    const loss = new DeviceLoss();
+    wait.msPerCost = 1; // 1 ms per unit of cost
+    const { promisedAfterMs } = await window(wait, loss, 1500, 1500);
+    expect(promisedAfterMs).toBeGreaterThanOrEqual(QUIET_FRACTION * 1500 - 2);
+    expect(wait.sliceMs).toBeLessThan(QUIET_FRACTION * 1500);
+  });
+
+  it('relearns below the sleep when the work was done before the sleep ended', async () => {
+    const wait = new QuietWait();
+    const loss = new DeviceLoss();
+    wait.msPerCost = 0.2; // predicts 200 ms for work that takes 0
+    const { totalMs } = await window(wait, loss, 1000, 0);
+    expect(totalMs).toBeGreaterThanOrEqual(QUIET_FRACTION * 200 - 2);
+    // The oversleep measured only an upper bound: learned at OVERSLEEP_BACKOFF of it.
+    expect(wait.msPerCost).toBeLessThanOrEqual((OVERSLEEP_BACKOFF * (totalMs + 1)) / 1000);
+  });
+
+  it('rejects with the loss within one slice when the device is lost during the sleep', async () => {
+    const wait = new QuietWait();
+    const loss = new DeviceLoss();
+    wait.msPerCost = 10; // a 10 s prediction
+    const lostError = new DeviceLostError('test loss');
+    setTimeout(() => loss.report(lostError), 50);
+    const start = performance.now();
+    let promised = false;
+    await expect(
+      (async () => {
+        wait.add(1000);
+        wait.submitted();
+        await wait.until(() => {
+          promised = true;
+          return new Promise(() => undefined);
+        }, loss);
+      })(),
+    ).rejects.toBe(lostError);
+    expect(performance.now() - start).toBeLessThan(50 + wait.sliceMs + 200);
+    expect(promised).toBe(false);
+  });
+
+  it('learns on the device although each window uploads a tensor (a sampling loop uploads its timestep)', async (ctx) => {
+    const device = await testDevice();
+    if (!device) return ctx.skip();
+    const a = tensor(device, new Float32Array(256 * 256).fill(0.01), [256, 256]);
+    const step = (repeats: number): void => {
+      const t = tensor(device, [501, 501], [2]); // uploaded inside the window
+      for (let i = 0; i < repeats; i++) device.scope(() => void matmul(a, a));
+      t.dispose();
+    };
+    step(1); // compiles the pipeline: that window is not learned from
+    await device.sync();
+    // Grow the window until it is long enough to learn from (20 ms), whatever the adapter's speed.
+    let repeats = 1;
+    for (let tries = 0; tries < 12 && device.recorder.wait.msPerCost === 0; tries++, repeats *= 2) {
+      step(repeats);
+      await device.sync();
+    }
+    expect(device.recorder.wait.msPerCost).toBeGreaterThan(0);
+    a.dispose();
+  });
+});
