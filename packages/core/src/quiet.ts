@@ -77,8 +77,14 @@ export class QuietWait {
     this.tainted = true;
   }
 
+  /**
+   * Marks a submission. The wait is timed from the last one: earlier submissions of the window
+   * may have left the GPU idle while the JS thread went on (recording, or a test's CPU
+   * reference), and that time is not work. Timing from the last one can only underestimate the
+   * rate, which costs some spinning, never an idle GPU.
+   */
   submitted(): void {
-    if (this.since === 0) this.since = now();
+    this.since = now();
   }
 
   /**
@@ -100,12 +106,15 @@ export class QuietWait {
     const waited = now();
     await lost.race(promise());
     const end = now();
-    if (predict && end - start >= LEARN_MIN_MS && this.cost > 0 && !this.tainted) {
+    const slept = quietUntil - start > 1;
+    const atOnce = settledAtOnce(start, waited, end);
+    // A wait that found the GPU idle without having slept timed the JS thread, not the work.
+    if (predict && end - start >= LEARN_MIN_MS && this.cost > 0 && !this.tainted && (slept || !atOnce)) {
       // Oversleeping measured the sleep, an upper bound of the work: relearn below it.
-      const overslept = quietUntil - start > 1 && settledAtOnce(start, waited, end);
-      const rate = ((overslept ? OVERSLEEP_BACKOFF : 1) * (end - start)) / this.cost;
-      // Down at once, up halfway: one slow outlier then costs a single short oversleep.
-      this.msPerCost = this.msPerCost === 0 || rate < this.msPerCost ? rate : (this.msPerCost + rate) / 2;
+      const rate = ((atOnce ? OVERSLEEP_BACKOFF : 1) * (end - start)) / this.cost;
+      // Down at once, up halfway and at most 2x per wait: one slow outlier then costs a single
+      // short oversleep, and no run of them can make a wait sleep far past its work.
+      this.msPerCost = this.msPerCost === 0 || rate < this.msPerCost ? rate : Math.min((this.msPerCost + rate) / 2, 2 * this.msPerCost);
     }
     this.cost = 0;
     this.since = 0;

@@ -55,6 +55,28 @@ describe('QuietWait', () => {
     expect(wait.msPerCost).toBeLessThanOrEqual((OVERSLEEP_BACKOFF * (totalMs + 1)) / 1000);
   });
 
+  it('learns nothing from a wait that found the GPU idle without sleeping (it timed the JS thread)', async () => {
+    const wait = new QuietWait();
+    const loss = new DeviceLoss();
+    wait.add(1000);
+    wait.submitted();
+    await sleep(60); // the JS thread busy elsewhere while the "GPU" was done at once
+    await wait.until(() => Promise.resolve(), loss);
+    expect(wait.msPerCost).toBe(0);
+  });
+
+  it('follows a faster rate at once and a slower one at most 2x per wait', async () => {
+    const wait = new QuietWait();
+    const loss = new DeviceLoss();
+    wait.msPerCost = 0.01; // predicts 10 ms for work that takes 100
+    await window(wait, loss, 1000, 100);
+    expect(wait.msPerCost).toBeCloseTo(0.02, 6);
+    wait.msPerCost = 0.1; // predicts 100 ms for work that takes 30: oversleeps, relearns below the sleep
+    const { totalMs } = await window(wait, loss, 1000, 30);
+    expect(wait.msPerCost).toBeCloseTo((OVERSLEEP_BACKOFF * totalMs) / 1000, 2);
+    expect(wait.msPerCost).toBeLessThan(0.1);
+  });
+
   it('rejects with the loss within one slice when the device is lost during the sleep', async () => {
     const wait = new QuietWait();
     const loss = new DeviceLoss();

@@ -205,12 +205,13 @@ function tunable(x: Tensor, weight: Tensor, options: Conv2dOptions): Tunable {
 
 /**
  * Where Winograd beat the implicit GEMM on lavapipe. The filter transform is paid once per call
- * and the tile transforms once per channel, so it needs enough tiles and channels. Measured work
- * per output against `implicit` (f32): 1.5x less at 320 channels @ 32x32 (256 tiles), 1.3x at
- * 640 @ 16x16 (64), 1.4x at 128 @ 24x24, 1.1x at 64 @ 32x32; 1.3x more at 1280 @ 12x12 (36),
- * 1.9x more at 1280 @ 8x8 (16), 3x more at 4 → 320 channels.
+ * and the tile transforms once per channel, so it needs enough tiles and channels. Measured speed
+ * against `implicit` (f32, with the filters stored [N, K] for the GEMMs): 1.9x at 320 channels @
+ * 32x32 (256 tiles), 1.7x at 640 @ 16x16 (64), 1.45x at 1280 @ 8x8 batch 2 (32), 1.25x at 1280 @
+ * 8x8 (16); 0.55x at 1280 @ 4x4 batch 2 (8 tiles). Earlier, with [K, N] filters: 1.4x at 128 @
+ * 24x24, 1.1x at 64 @ 32x32, 0.33x at 4 → 320 channels. `Device.autotune` measures instead.
  */
-const WINOGRAD_MIN_TILES = 64;
+const WINOGRAD_MIN_TILES = 16;
 const WINOGRAD_MIN_CHANNELS = 64;
 /**
  * Largest float32 intermediate of a Winograd chunk. Big enough that each chunk's 16 GEMMs run at
@@ -225,10 +226,10 @@ function winogradChunk(inC: number, outC: number, limit: number): number {
 }
 
 /**
- * Winograd F(2x2, 3x3) convolution into `y` (3x3 kernel, stride 1): U = G g Gᵀ per filter,
- * V = Bᵀ d B per 4x4 input tile, M = U ⊙ V summed over input channels as 16 GEMMs (one per
- * position of the 4x4 transform), y = Aᵀ M A per 2x2 output tile with the epilogue. The
- * transforms are float32 whatever the storage type; so are the GEMMs.
+ * Winograd F(2x2, 3x3) convolution into `y` (3x3 kernel, stride 1): U = G g Gᵀ per filter
+ * (stored [16, outC, inC]), V = Bᵀ d B per 4x4 input tile, M = U ⊙ V summed over input channels
+ * as 16 GEMMs (one per position of the 4x4 transform), y = Aᵀ M A per 2x2 output tile with the
+ * epilogue. The transforms are float32 whatever the storage type; so are the GEMMs.
  */
 function winograd(
   x: Tensor,
@@ -244,7 +245,7 @@ function winograd(
   const tiles = batch * tilesY * tilesX;
   const types = { X: x.dtype };
   device.scope(() => {
-    const u = empty(device, [16, inC, outC], 'f32');
+    const u = empty(device, [16, outC, inC], 'f32');
     device.run({
       shader: 'conv2d_winograd_weights',
       types,
@@ -269,7 +270,7 @@ function winograd(
           workgroups: grid(Math.ceil((count * inC) / 64)),
           cost: count * inC * (100 + 4 * (16 * BYTES[x.dtype] + 64)),
         });
-        const m = matmul(v, u, { countFlops: false }); // [16, count, outC]
+        const m = matmul(v, u, { transposeB: true, countFlops: false }); // [16, count, outC]
         device.run({
           shader: 'conv2d_winograd_output',
           types,
