@@ -171,10 +171,11 @@ export class Recorder {
     this.wait.submitted();
   }
 
-  /** Submits pending work and resolves when the GPU has finished all of it. */
   /**
    * Submits what is recorded and waits for the GPU to finish. `predict: false` skips the quiet
-   * wait's predicted sleep (and learns nothing): for callers that sleep on their own schedule.
+   * wait's predicted sleep and learns nothing, for callers that sleep on their own schedule:
+   * `Device.autotune` times slow and fast candidates alike, and learning from them (tried) made
+   * the step's first wait oversleep 3x.
    */
   async sync(predict = true): Promise<void> {
     this.flush();
