@@ -55,8 +55,9 @@ export async function quietSample(record: (reps: number) => void, reps: number, 
 /**
  * The recorder's wait: predicts the GPU time of the work submitted since the last wait from its
  * declared cost (FLOPs + 4 × bytes moved) times a learned rate, sleeps for QUIET_FRACTION of it,
- * then awaits the promise. The rate is learned from every wait that is not tainted by shader
- * compilation; it follows a faster measurement at once and a slower one halfway, so it settles on
+ * then awaits the promise. The rate is learned from waits that timed GPU work (not tainted by
+ * shader compilation, at least LEARN_MIN_MS, not an idle GPU found without sleeping); it follows
+ * a faster measurement at once and a slower one halfway, at most 2x per wait, so it settles on
  * the fast side: a low estimate costs some spinning, a high one idles the GPU.
  */
 export class QuietWait {
@@ -112,8 +113,8 @@ export class QuietWait {
     if (predict && end - start >= LEARN_MIN_MS && this.cost > 0 && !this.tainted && (slept || !atOnce)) {
       // Oversleeping measured the sleep, an upper bound of the work: relearn below it.
       const rate = ((atOnce ? OVERSLEEP_BACKOFF : 1) * (end - start)) / this.cost;
-      // Down at once, up halfway and at most 2x per wait: one slow outlier then costs a single
-      // short oversleep, and no run of them can make a wait sleep far past its work.
+      // Down at once, up halfway and at most 2x per wait: a slow outlier costs one short
+      // oversleep, and no single wait can send the next one to sleep far past its work.
       this.msPerCost = this.msPerCost === 0 || rate < this.msPerCost ? rate : Math.min((this.msPerCost + rate) / 2, 2 * this.msPerCost);
     }
     this.cost = 0;
