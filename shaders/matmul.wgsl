@@ -23,7 +23,9 @@
 // each accumulator is updated once per step (one chained expression), so the per-iteration masking
 // llvmpipe adds inside loops is paid once per 4 FMAs. Larger tiles, which load less per FMA, were
 // no faster: 32 x 32 (4 rows per invocation) measured the same, 16 x 64 (8 columns) 10-15 %
-// slower (f16, 2026-11-26): 64 accumulators per invocation already spill AVX2's 16 registers.
+// slower (f16, 2026-11-26). lavapipe's x86 for this loop: fma() as an unfused multiply and add,
+// accumulator spills (64 floats per invocation, 32 vector registers) and a loop-mask blend per
+// accumulator component; the arithmetic is ~55 % of the instructions (bench/RESULTS.md).
 
 struct Params {
   M: u32, N: u32, K: u32,
