@@ -21,11 +21,11 @@
 // and handed to every invocation with subgroupBroadcast, which costs a register shuffle instead of
 // 8 loads. Each loaded B value then feeds 16 FMAs and each A value 32. K is walked 4 at a time and
 // each accumulator is updated once per step (one chained expression), so the per-iteration masking
-// llvmpipe adds inside loops is paid once per 4 FMAs. Larger tiles, which load less per FMA, were
-// no faster: 32 x 32 (4 rows per invocation) measured the same, 16 x 64 (8 columns) 10-15 %
-// slower (f16, 2026-11-26). lavapipe's x86 for this loop: fma() as an unfused multiply and add,
-// accumulator spills (64 floats per invocation, 32 vector registers) and a loop-mask blend per
-// accumulator component; the arithmetic is ~55 % of the instructions (bench/RESULTS.md).
+// llvmpipe adds inside loops is paid once per 4 FMAs. Other tiles measured no faster (f16,
+// 2026-11-26): 32 x 32 the same, 16 x 64 10-15 % slower, 8 x 32 25 % slower. lavapipe's x86 for
+// this loop: fma() as an unfused multiply and add, accumulator spills (64 floats per invocation,
+// 32 vector registers) and a loop-mask blend per accumulator component; the arithmetic is ~55 %
+// of the instructions (bench/RESULTS.md).
 
 struct Params {
   M: u32, N: u32, K: u32,
