@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import { createDevice, tensor, Tensor, type KernelLaunch } from '@unicontrol/core';
 import { UniControlModel } from '@unicontrol/model';
+import { oursWorkload } from './ours.ts';
 import { measure } from './timing.ts';
 
 const { values: args } = parseArgs({
@@ -49,8 +50,8 @@ Tensor.prototype.dispose = dispose;
 await device.sync();
 
 // Replay each distinct launch (same shader, types, constants, shapes, params and grid) alone,
-// timed the way the kernel benchmark times an op (bench/timing.ts: repetitions in one submission,
-// a quiet wait, the median of 3 samples), and charge that time to each of its occurrences.
+// timed the way the kernel benchmark times our ops (bench/ours.ts and bench/timing.ts: batched
+// repetitions, a quiet wait, the median of 3 samples), and charge that time to each occurrence.
 const signature = (l: KernelLaunch): string =>
   JSON.stringify([l.shader, l.types, l.consts, l.workgroups, [...l.inputs, ...l.outputs].map((tt) => tt.shape), [...new Uint8Array(l.params ?? new ArrayBuffer(0))]]);
 const timed = new Map<string, number>();
@@ -62,8 +63,7 @@ for (const launch of launches) {
   if (ms === undefined) {
     run(launch);
     await device.sync();
-    const work = { record: (reps: number) => { for (let r = 0; r < reps; r++) run(launch); device.recorder.flush(); }, wait: () => device.recorder.sync(false) };
-    ms = (await measure(work, { runs: 3, targetMs: 150, maxReps: 200 })).ms;
+    ms = (await measure(oursWorkload(device, () => run(launch)), { runs: 3, targetMs: 150, maxReps: 200 })).ms;
     timed.set(sig, ms);
   }
   total += ms;

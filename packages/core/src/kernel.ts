@@ -7,6 +7,11 @@ export type KernelConsts = Readonly<Record<string, number | boolean>>;
 /** A type a kernel's alias can name: a storage dtype, or 4 of them (for vectorised loads). */
 export type KernelType = DType | `vec4<${DType}>`;
 
+/** The alias type of a binding read as `dtype` elements, or as 4 of them at a time when `vec4`. */
+export function storageType(dtype: DType, vec4: boolean): KernelType {
+  return vec4 ? `vec4<${dtype}>` : dtype;
+}
+
 /** What identifies one compiled pipeline: a shader file, its type aliases and constants. */
 export interface KernelKey {
   /** File name in `shaders/` without `.wgsl`. */

@@ -1,7 +1,7 @@
 import { hasSubgroups, type Device, type KernelLaunch } from '../device.ts';
 import { BYTES } from '../dtype.ts';
 import { ShapeError, fmt } from '../errors.ts';
-import { Params, grid, type KernelConsts } from '../kernel.ts';
+import { Params, grid, storageType, type KernelConsts } from '../kernel.ts';
 import { sameShape } from '../shape.ts';
 import { empty, zeros, type Tensor } from '../tensor.ts';
 import type { Tunable } from '../tuning.ts';
@@ -126,7 +126,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   }
   const launch: KernelLaunch = {
     shader: subgroup ? 'conv2d' : 'conv2d_naive',
-    types: subgroup ? { X: x.dtype, XV: vecX ? `vec4<${x.dtype}>` : x.dtype, WV: vecW ? `vec4<${x.dtype}>` : x.dtype } : { X: x.dtype },
+    types: subgroup ? { X: x.dtype, XV: storageType(x.dtype, vecX), WV: storageType(x.dtype, vecW) } : { X: x.dtype },
     consts,
     // Absent optional inputs are bound to x (never read: their flag or constant is off).
     inputs: [x, weight, bias ?? x, residual ?? x, inputScale ?? x],

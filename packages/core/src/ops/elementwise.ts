@@ -1,6 +1,6 @@
 import type { DType } from '../dtype.ts';
 import { ShapeError, fmt } from '../errors.ts';
-import { Params, grid, type KernelType } from '../kernel.ts';
+import { Params, grid, storageType, type KernelType } from '../kernel.ts';
 import { broadcastShapes, broadcastStrides, sameShape } from '../shape.ts';
 import { empty, type Tensor } from '../tensor.ts';
 import { checkInputs, checkSameDType } from './check.ts';
@@ -48,7 +48,7 @@ const VEC4 = { WG: 256, ELEMS: 4 };
  */
 function launchShape<K extends string>(dtypes: Record<K, DType>, elements: number, vec: boolean) {
   const types = { F: vec ? 'vec4<f32>' : 'f32' } as Record<K | 'F', KernelType>;
-  for (const k in dtypes) types[k] = vec ? `vec4<${dtypes[k]}>` : dtypes[k];
+  for (const k in dtypes) types[k] = storageType(dtypes[k], vec);
   const width = vec ? 4 : 1;
   const { WG, ELEMS } = vec ? VEC4 : SCALAR;
   return { types, WG, ELEMS, width, workgroups: grid(Math.ceil(elements / width / (WG * ELEMS))) };

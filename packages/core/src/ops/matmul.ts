@@ -1,7 +1,7 @@
 import { hasSubgroups, type Device, type KernelLaunch } from '../device.ts';
 import { BYTES } from '../dtype.ts';
 import { ShapeError, fmt } from '../errors.ts';
-import { Params } from '../kernel.ts';
+import { Params, storageType } from '../kernel.ts';
 import { broadcastShapes, broadcastStrides, numel } from '../shape.ts';
 import { empty, type Tensor } from '../tensor.ts';
 import { defineVariants, pickVariant } from '../variants.ts';
@@ -126,7 +126,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     const count = Math.min(MAX_GROUPS, batches - first);
     const launch: KernelLaunch = {
       shader: subgroup ? 'matmul' : 'matmul_naive',
-      types: subgroup ? { X: a.dtype, AV: vecA ? `vec4<${a.dtype}>` : a.dtype, BV: vecB ? `vec4<${a.dtype}>` : a.dtype } : { X: a.dtype },
+      types: subgroup ? { X: a.dtype, AV: storageType(a.dtype, vecA), BV: storageType(a.dtype, vecB) } : { X: a.dtype },
       consts: subgroup ? { A_V: vecA, B_T: vecB } : undefined,
       inputs: [a, b, bias ?? a],
       outputs: [out],
