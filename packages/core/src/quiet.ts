@@ -58,12 +58,15 @@ export async function quietSample(record: (reps: number) => void, reps: number, 
  * then awaits the promise. The rate is learned from waits that timed GPU work (not tainted by
  * shader compilation, at least LEARN_MIN_MS, not an idle GPU found without sleeping); it follows
  * a faster measurement at once and a slower one halfway, at most 2x per wait, so it settles on
- * the fast side: a low estimate costs some spinning, a high one idles the GPU.
+ * the fast side: a low estimate costs some spinning, a high one idles the GPU. The sleep is also
+ * bounded by twice the longest wait that found the GPU still busy.
  */
 export class QuietWait {
   private cost = 0;
   private since = 0;
   private tainted = false;
+  /** The longest wait so far that ended with the GPU still busy: real work of that length exists. */
+  private longestBusyMs = 0;
   /** Learned milliseconds per unit of declared cost; 0 until the first long enough wait. */
   msPerCost = 0;
   /** The sleep is taken in slices of at most this long, so a device lost meanwhile is noticed. */
@@ -96,9 +99,11 @@ export class QuietWait {
    */
   async until(promise: () => Promise<unknown>, lost: DeviceLoss, predict = true): Promise<void> {
     const start = this.since || now();
-    const quietUntil = start + QUIET_FRACTION * (predict ? this.cost * this.msPerCost : 0);
-    // The whole predicted time, not a capped part of it: a step of seconds would otherwise spend
-    // most of its wait spinning.
+    // The whole predicted time, not a fixed cap: a step of seconds would otherwise spend most of
+    // its wait spinning. But never more than twice the longest busy wait seen, so that a rate
+    // inflated by waits that timed overheads, not work, cannot put a wait to sleep for minutes.
+    const predicted = predict ? Math.min(this.cost * this.msPerCost, 2 * this.longestBusyMs) : 0;
+    const quietUntil = start + QUIET_FRACTION * predicted;
     for (let left = quietUntil - now(); left > 1; left = quietUntil - now()) {
       await sleep(Math.min(left, this.sliceMs));
       lost.throwIfLost();
@@ -109,6 +114,7 @@ export class QuietWait {
     const end = now();
     const slept = quietUntil - start > 1;
     const atOnce = settledAtOnce(start, waited, end);
+    if (!atOnce) this.longestBusyMs = Math.max(this.longestBusyMs, end - start);
     // A wait that found the GPU idle without having slept timed the JS thread, not the work.
     if (predict && end - start >= LEARN_MIN_MS && this.cost > 0 && !this.tainted && (slept || !atOnce)) {
       // Oversleeping measured the sleep, an upper bound of the work: relearn below it.

@@ -17,9 +17,18 @@ async function window(wait: QuietWait, loss: DeviceLoss, cost: number, gpuMs: nu
   let promisedAfterMs = -1;
   await wait.until(() => {
     promisedAfterMs = performance.now() - start;
-    return sleep(Math.max(0, gpuMs - promisedAfterMs));
+    // +1: Node's timers may fire up to 1 ms early, and the "GPU" must be busy for gpuMs.
+    return sleep(Math.max(0, gpuMs - promisedAfterMs) + 1);
   }, loss);
   return { promisedAfterMs, totalMs: performance.now() - start };
+}
+
+/** A wait that has seen the GPU busy for `busyMs` (which bounds its sleeps at twice that). */
+async function seen(busyMs: number): Promise<{ wait: QuietWait; loss: DeviceLoss }> {
+  const wait = new QuietWait();
+  const loss = new DeviceLoss();
+  await window(wait, loss, 1000, busyMs);
+  return { wait, loss };
 }
 
 describe('QuietWait', () => {
@@ -37,8 +46,7 @@ describe('QuietWait', () => {
   });
 
   it('sleeps the whole predicted time of a long wait (in slices), not a capped part of it', async () => {
-    const wait = new QuietWait();
-    const loss = new DeviceLoss();
+    const { wait, loss } = await seen(900);
     wait.msPerCost = 1; // 1 ms per unit of cost
     const { promisedAfterMs } = await window(wait, loss, 1500, 1500);
     expect(promisedAfterMs).toBeGreaterThanOrEqual(QUIET_FRACTION * 1500 - 2);
@@ -46,8 +54,7 @@ describe('QuietWait', () => {
   });
 
   it('relearns below the sleep when the work was done before the sleep ended', async () => {
-    const wait = new QuietWait();
-    const loss = new DeviceLoss();
+    const { wait, loss } = await seen(150);
     wait.msPerCost = 0.2; // predicts 200 ms for work that takes 0
     const { totalMs } = await window(wait, loss, 1000, 0);
     expect(totalMs).toBeGreaterThanOrEqual(QUIET_FRACTION * 200 - 2);
@@ -77,10 +84,16 @@ describe('QuietWait', () => {
     expect(wait.msPerCost).toBeLessThan(0.1);
   });
 
+  it('never sleeps past twice the longest wait that found the GPU busy, whatever the rate', async () => {
+    const { wait, loss } = await seen(60);
+    wait.msPerCost = 100; // an absurd rate: would predict 100 s
+    const { promisedAfterMs } = await window(wait, loss, 1000, 10);
+    expect(promisedAfterMs).toBeLessThan(2 * 60 * QUIET_FRACTION + 30);
+  });
+
   it('rejects with the loss within one slice when the device is lost during the sleep', async () => {
-    const wait = new QuietWait();
-    const loss = new DeviceLoss();
-    wait.msPerCost = 10; // a 10 s prediction
+    const { wait, loss } = await seen(100);
+    wait.msPerCost = 10; // a 10 s prediction (slept up to twice the 100 ms seen)
     const lostError = new DeviceLostError('test loss');
     setTimeout(() => loss.report(lostError), 50);
     const start = performance.now();
