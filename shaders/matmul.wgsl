@@ -4,28 +4,27 @@
 // A(m, k) = a[aBatch + m * sam + k * sak] and B(k, n) = b[bBatch + k * sbk + n * sbn]: transposes
 // are just strides. C is dense [batch, M, N].
 //
-// B_T (B stored [N, K], nn.Linear's weights, with K and B's batch strides multiples of 4): B is
-// bound as BV = vec4<X> and each column's 4 consecutive k come in one load, 4 loads per step
-// instead of 16 (+10-20 % on the UNet's linear layers on lavapipe). Otherwise BV = X and B is read
-// through the strides. The same vec4 loads on a [K, N] B measured 25-30 % slower than 4 scalar
-// loads there, so that layout keeps the scalar path.
-// A_V (A stored [M, K], K and A's batch strides multiples of 4): likewise A is bound as
-// AV = vec4<X> and a row's 4 k come in one load, 2 loads per step instead of 8 (+5-15 % on the
-// linear layers and Winograd's GEMMs on lavapipe, f16).
+// Vector loads (each needs the vector's dimension and the operand's batch strides to be multiples
+// of 4; the operand is then bound as a vec4<X> array, AV or BV, else as X and read through the
+// strides):
+// - A_V: A stored [M, K]; a row's 4 consecutive k come in one load.
+// - B_T: B stored [N, K] (nn.Linear's weights); a column's 4 consecutive k come in one load.
+// - B_V: B stored [K, N]; a row's 4 consecutive columns (an invocation's own 4) come in one load.
 //
 // Why this shape (measured on lavapipe, where a subgroup is one 8-wide SIMD vector on a CPU core):
-// every load whose address differs between invocations costs ~10 scalar instructions per
-// invocation, so loads, not FMAs, bound the speed. One workgroup is one subgroup of 8 invocations
-// and computes a 16 x 32 tile of C. Invocation l owns the 4 columns n0 + 4l .. n0 + 4l + 3 and
-// loads them from B itself; the 16 rows of A are loaded one row per invocation (rows l and 8 + l)
-// and handed to every invocation with subgroupBroadcast, which costs a register shuffle instead of
-// 8 loads. Each loaded B value then feeds 16 FMAs and each A value 32. K is walked 4 at a time and
-// each accumulator is updated once per step (one chained expression), so the per-iteration masking
-// llvmpipe adds inside loops is paid once per 4 FMAs. Other tiles measured no faster (f16,
-// 2026-11-26): 32 x 32 the same, 16 x 64 10-15 % slower, 8 x 32 25 % slower. lavapipe's x86 for
-// this loop: fma() as an unfused multiply and add, accumulator spills (64 floats per invocation,
-// 32 vector registers) and a loop-mask blend per accumulator component; the arithmetic is ~55 %
-// of the instructions (bench/RESULTS.md).
+// a load whose address differs between invocations is a loop over the 8 lanes with a mask test,
+// a reload of the buffer's base and size, and a bounds check per component: ~30 instructions per
+// vec4 load per lane, against 2 per 8-wide multiply-add (lavapipe emits fma() unfused). Loads,
+// not FMAs, bound the speed, so each loaded value must feed many FMAs. One workgroup is one
+// subgroup of 8 invocations and computes a ROWS x 32 tile of C (ROWS = 16 or 32). Invocation l
+// owns the 4 columns n0 + 4l .. n0 + 4l + 3 and loads them from B itself; the rows of A are loaded
+// one row per invocation (rows l, 8 + l, ...) and handed to every invocation with
+// subgroupBroadcast, a register shuffle instead of 8 loads. K is walked 4 at a time and each
+// accumulator is updated once per step (one chained expression), so the per-iteration masking
+// llvmpipe adds inside loops is paid once per 4 FMAs. Sampled with perf (f32, 1024 x 320 x 1280,
+// 2026-11-26): 16 rows spend 56 % of the loop's time in load code and 30 % in multiply-adds;
+// 32 rows (128 accumulators, which spill) 43 % and 33 %, and run 5-15 % faster on large M.
+// Other tiles measured slower: 16 x 64 by 10-15 %, 8 x 32 by 25 %, and 8 k per step by 25 %.
 
 struct Params {
   M: u32, N: u32, K: u32,
@@ -44,7 +43,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<X>;
 @group(0) @binding(4) var<storage, read_write> c: array<X>;
 
-const ROWS = 16u;
 const COLS = 32u; // 8 invocations x 4 columns
 
 fn batchOffsets(batch: u32) -> vec2u {
@@ -71,7 +69,7 @@ fn loadA(rowStart: u32, k: u32) -> vec4f {
 
 // B(k .. k+3, n .. n+3) for this invocation's 4 columns (`cols`: their offsets, clamped to the
 // matrix), as 4 rows of k. `vec4<X>(b[i])` reads a BV of either kind: in the branch that does
-// not run, it splats a scalar or passes a vector through, so both branches type-check.
+// not run, it splats a scalar or passes a vector through, so all branches type-check.
 fn loadB(bStart: u32, k: u32, cols: vec4u) -> array<vec4f, 4> {
   if (B_T) {
     let c0 = vec4f(vec4<X>(b[(bStart + cols.x + k) / 4u]));
@@ -84,9 +82,10 @@ fn loadB(bStart: u32, k: u32, cols: vec4u) -> array<vec4f, 4> {
   return array<vec4f, 4>(loadBRow(bStart, k, cols), loadBRow(bStart, k + 1u, cols), loadBRow(bStart, k + 2u, cols), loadBRow(bStart, k + 3u, cols));
 }
 
-// B(k, n .. n+3) through the strides; zero-padded A makes k past K harmless (clamped here).
+// B(k, n .. n+3); zero-padded A makes k past K harmless (clamped here).
 fn loadBRow(bStart: u32, k: u32, cols: vec4u) -> vec4f {
   let row = bStart + min(k, p.K - 1u) * p.sbk;
+  if (B_V) { return vec4f(vec4<X>(b[(row + cols.x) / 4u])); }
   return vec4f(f32(vec4<X>(b[row + cols.x]).x), f32(vec4<X>(b[row + cols.y]).x), f32(vec4<X>(b[row + cols.z]).x), f32(vec4<X>(b[row + cols.w]).x));
 }
 
@@ -108,52 +107,87 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
   let m0 = wid.y * ROWS;
   let n0 = wid.x * COLS + lane * 4u;
   let last = p.N - 1u;
-  let cols = vec4u(min(n0, last), min(n0 + 1u, last), min(n0 + 2u, last), min(n0 + 3u, last)) * p.sbn;
-  // The two rows this invocation loads for everyone (clamped: rows past M are computed, not stored).
+  // Columns past N are computed, not stored; B_V keeps the clamped vector 4-aligned (N % 4 == 0).
+  let clamped = select(vec4u(min(n0, last), min(n0 + 1u, last), min(n0 + 2u, last), min(n0 + 3u, last)), vec4u(min(n0, p.N - 4u)), B_V);
+  let cols = clamped * p.sbn;
+  // The rows this invocation loads for everyone (clamped: rows past M are computed, not stored).
   let aRow0 = off.x + min(m0 + lane, p.M - 1u) * p.sam;
   let aRow1 = off.x + min(m0 + 8u + lane, p.M - 1u) * p.sam;
+  let aRow2 = off.x + min(m0 + 16u + lane, p.M - 1u) * p.sam;
+  let aRow3 = off.x + min(m0 + 24u + lane, p.M - 1u) * p.sam;
 
+  // Rows 16-31 exist only when ROWS = 32; the compiler drops them (and their loads) otherwise.
   var acc0 = vec4f(); var acc1 = vec4f(); var acc2 = vec4f(); var acc3 = vec4f();
   var acc4 = vec4f(); var acc5 = vec4f(); var acc6 = vec4f(); var acc7 = vec4f();
   var acc8 = vec4f(); var acc9 = vec4f(); var acc10 = vec4f(); var acc11 = vec4f();
   var acc12 = vec4f(); var acc13 = vec4f(); var acc14 = vec4f(); var acc15 = vec4f();
+  var acc16 = vec4f(); var acc17 = vec4f(); var acc18 = vec4f(); var acc19 = vec4f();
+  var acc20 = vec4f(); var acc21 = vec4f(); var acc22 = vec4f(); var acc23 = vec4f();
+  var acc24 = vec4f(); var acc25 = vec4f(); var acc26 = vec4f(); var acc27 = vec4f();
+  var acc28 = vec4f(); var acc29 = vec4f(); var acc30 = vec4f(); var acc31 = vec4f();
   for (var k = 0u; k < p.K; k += 4u) {
-    let lo = loadA(aRow0, k);
-    let hi = loadA(aRow1, k);
+    let a0 = loadA(aRow0, k);
+    let a1 = loadA(aRow1, k);
+    // Unused (and dropped) when ROWS = 16.
+    let a2 = loadA(aRow2, k);
+    let a3 = loadA(aRow3, k);
     let bk = loadB(off.y, k, cols);
     let b0 = bk[0];
     let b1 = bk[1];
     let b2 = bk[2];
     let b3 = bk[3];
-    acc0 = rank4(acc0, subgroupBroadcast(lo, 0u), b0, b1, b2, b3);
-    acc1 = rank4(acc1, subgroupBroadcast(lo, 1u), b0, b1, b2, b3);
-    acc2 = rank4(acc2, subgroupBroadcast(lo, 2u), b0, b1, b2, b3);
-    acc3 = rank4(acc3, subgroupBroadcast(lo, 3u), b0, b1, b2, b3);
-    acc4 = rank4(acc4, subgroupBroadcast(lo, 4u), b0, b1, b2, b3);
-    acc5 = rank4(acc5, subgroupBroadcast(lo, 5u), b0, b1, b2, b3);
-    acc6 = rank4(acc6, subgroupBroadcast(lo, 6u), b0, b1, b2, b3);
-    acc7 = rank4(acc7, subgroupBroadcast(lo, 7u), b0, b1, b2, b3);
-    acc8 = rank4(acc8, subgroupBroadcast(hi, 0u), b0, b1, b2, b3);
-    acc9 = rank4(acc9, subgroupBroadcast(hi, 1u), b0, b1, b2, b3);
-    acc10 = rank4(acc10, subgroupBroadcast(hi, 2u), b0, b1, b2, b3);
-    acc11 = rank4(acc11, subgroupBroadcast(hi, 3u), b0, b1, b2, b3);
-    acc12 = rank4(acc12, subgroupBroadcast(hi, 4u), b0, b1, b2, b3);
-    acc13 = rank4(acc13, subgroupBroadcast(hi, 5u), b0, b1, b2, b3);
-    acc14 = rank4(acc14, subgroupBroadcast(hi, 6u), b0, b1, b2, b3);
-    acc15 = rank4(acc15, subgroupBroadcast(hi, 7u), b0, b1, b2, b3);
+    acc0 = rank4(acc0, subgroupBroadcast(a0, 0u), b0, b1, b2, b3);
+    acc1 = rank4(acc1, subgroupBroadcast(a0, 1u), b0, b1, b2, b3);
+    acc2 = rank4(acc2, subgroupBroadcast(a0, 2u), b0, b1, b2, b3);
+    acc3 = rank4(acc3, subgroupBroadcast(a0, 3u), b0, b1, b2, b3);
+    acc4 = rank4(acc4, subgroupBroadcast(a0, 4u), b0, b1, b2, b3);
+    acc5 = rank4(acc5, subgroupBroadcast(a0, 5u), b0, b1, b2, b3);
+    acc6 = rank4(acc6, subgroupBroadcast(a0, 6u), b0, b1, b2, b3);
+    acc7 = rank4(acc7, subgroupBroadcast(a0, 7u), b0, b1, b2, b3);
+    acc8 = rank4(acc8, subgroupBroadcast(a1, 0u), b0, b1, b2, b3);
+    acc9 = rank4(acc9, subgroupBroadcast(a1, 1u), b0, b1, b2, b3);
+    acc10 = rank4(acc10, subgroupBroadcast(a1, 2u), b0, b1, b2, b3);
+    acc11 = rank4(acc11, subgroupBroadcast(a1, 3u), b0, b1, b2, b3);
+    acc12 = rank4(acc12, subgroupBroadcast(a1, 4u), b0, b1, b2, b3);
+    acc13 = rank4(acc13, subgroupBroadcast(a1, 5u), b0, b1, b2, b3);
+    acc14 = rank4(acc14, subgroupBroadcast(a1, 6u), b0, b1, b2, b3);
+    acc15 = rank4(acc15, subgroupBroadcast(a1, 7u), b0, b1, b2, b3);
+    if (ROWS == 32u) {
+    acc16 = rank4(acc16, subgroupBroadcast(a2, 0u), b0, b1, b2, b3);
+    acc17 = rank4(acc17, subgroupBroadcast(a2, 1u), b0, b1, b2, b3);
+    acc18 = rank4(acc18, subgroupBroadcast(a2, 2u), b0, b1, b2, b3);
+    acc19 = rank4(acc19, subgroupBroadcast(a2, 3u), b0, b1, b2, b3);
+    acc20 = rank4(acc20, subgroupBroadcast(a2, 4u), b0, b1, b2, b3);
+    acc21 = rank4(acc21, subgroupBroadcast(a2, 5u), b0, b1, b2, b3);
+    acc22 = rank4(acc22, subgroupBroadcast(a2, 6u), b0, b1, b2, b3);
+    acc23 = rank4(acc23, subgroupBroadcast(a2, 7u), b0, b1, b2, b3);
+    acc24 = rank4(acc24, subgroupBroadcast(a3, 0u), b0, b1, b2, b3);
+    acc25 = rank4(acc25, subgroupBroadcast(a3, 1u), b0, b1, b2, b3);
+    acc26 = rank4(acc26, subgroupBroadcast(a3, 2u), b0, b1, b2, b3);
+    acc27 = rank4(acc27, subgroupBroadcast(a3, 3u), b0, b1, b2, b3);
+    acc28 = rank4(acc28, subgroupBroadcast(a3, 4u), b0, b1, b2, b3);
+    acc29 = rank4(acc29, subgroupBroadcast(a3, 5u), b0, b1, b2, b3);
+    acc30 = rank4(acc30, subgroupBroadcast(a3, 6u), b0, b1, b2, b3);
+    acc31 = rank4(acc31, subgroupBroadcast(a3, 7u), b0, b1, b2, b3);
+    }
   }
 
   let cBatch = batch * p.M * p.N;
-  // The bias of this invocation's 4 columns, loaded once for all 16 rows.
+  // The bias of this invocation's 4 columns, loaded once for all rows.
   var bv = vec4f();
   if (p.hasBias != 0u) {
     bv = vec4f(f32(bias[min(n0, last)]), f32(bias[min(n0 + 1u, last)]), f32(bias[min(n0 + 2u, last)]), f32(bias[min(n0 + 3u, last)]));
   }
-  let acc = array<vec4f, ROWS>(acc0 + bv, acc1 + bv, acc2 + bv, acc3 + bv, acc4 + bv, acc5 + bv, acc6 + bv, acc7 + bv,
-                               acc8 + bv, acc9 + bv, acc10 + bv, acc11 + bv, acc12 + bv, acc13 + bv, acc14 + bv, acc15 + bv);
-  // One loop over the rows, not 16 unrolled copies: the epilogue's per-invocation memory accesses
+  // One loop over the rows, not unrolled copies: the epilogue's per-invocation memory accesses
   // are what makes llvmpipe's code large, and compile time grows with it (10x here).
-  for (var i = 0u; i < min(ROWS, p.M - m0); i++) {
-    store(m0 + i, n0, cBatch, acc[i]);
+  let lo = array<vec4f, 16>(acc0 + bv, acc1 + bv, acc2 + bv, acc3 + bv, acc4 + bv, acc5 + bv, acc6 + bv, acc7 + bv, acc8 + bv, acc9 + bv, acc10 + bv, acc11 + bv, acc12 + bv, acc13 + bv, acc14 + bv, acc15 + bv);
+  for (var i = 0u; i < min(16u, p.M - m0); i++) {
+    store(m0 + i, n0, cBatch, lo[i]);
+  }
+  if (ROWS == 32u && p.M > m0 + 16u) {
+    let hi = array<vec4f, 16>(acc16 + bv, acc17 + bv, acc18 + bv, acc19 + bv, acc20 + bv, acc21 + bv, acc22 + bv, acc23 + bv, acc24 + bv, acc25 + bv, acc26 + bv, acc27 + bv, acc28 + bv, acc29 + bv, acc30 + bv, acc31 + bv);
+    for (var i = 0u; i < min(16u, p.M - m0 - 16u); i++) {
+      store(m0 + 16u + i, n0, cBatch, hi[i]);
+    }
   }
 }

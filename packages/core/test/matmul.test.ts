@@ -87,6 +87,18 @@ for (const { variant, device: getDevice } of variantDevices(ops.MATMUL_VARIANTS)
       await check(device, variant, [2, 9, 4], [2, 3, 4], { transposeB: true }, 'f16');
     });
 
+    it('reads [K, N] B 4 columns at a time when N is a multiple of 4, and tiles of 32 rows when M >= 128', async (ctx) => {
+      const device = await getDevice();
+      if (!device) return ctx.skip();
+      // M = 150: the last 32-row tile holds 22 rows, so both of its halves are partly stored.
+      await check(device, variant, [150, 20], [20, 36], { bias: true });
+      await check(device, variant, [133, 9], [9, 4]);
+      await check(device, variant, [2, 150, 9], [9, 12], {}, 'f16');
+      await check(device, variant, [2, 3, 7], [2, 7, 8]);
+      await check(device, variant, [3, 40, 140], [3, 40, 8], { transposeA: true });
+      await check(device, variant, [2, 130, 12], [44, 12], { transposeB: true, bias: true }, 'f16');
+    });
+
     it('keeps float32 accuracy over a long K', async (ctx) => {
       const device = await getDevice();
       if (!device) return ctx.skip();
