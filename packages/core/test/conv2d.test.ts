@@ -111,6 +111,16 @@ for (const { variant, device: getDevice } of variantDevices(ops.CONV2D_VARIANTS)
       await check(device, variant, { x: [2, 16, 8, 8], w: [24, 16, 1, 1] }, all, 'f16');
     });
 
+    it('tiles 32 output channels at a time from 128 output channels', async (ctx) => {
+      const device = await getDevice();
+      if (!device) return ctx.skip();
+      const all = { bias: true, silu: true, residual: true, scale: true };
+      // 150 channels: the last 32-channel tile holds 22, so both of its halves are partly stored.
+      await check(device, variant, { x: [2, 6, 5, 7], w: [150, 6, 3, 3], padding: 1 }, all);
+      await check(device, variant, { x: [1, 12, 4, 4], w: [130, 12, 1, 1] }, all, 'f16');
+      await check(device, variant, { x: [1, 5, 9, 9], w: [128, 5, 3, 3], stride: 2, padding: 1 }, { bias: true });
+    });
+
     it('stores float16 and accumulates in float32', async (ctx) => {
       const device = await getDevice();
       if (!device) return ctx.skip();

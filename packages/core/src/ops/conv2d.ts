@@ -7,11 +7,11 @@ import { empty, zeros, type Tensor } from '../tensor.ts';
 import type { Tunable } from '../tuning.ts';
 import { defineVariants, pickVariant } from '../variants.ts';
 import { checkInputs, checkRank, checkSameDType } from './check.ts';
-import { NAIVE_SLOWDOWN, matmul } from './matmul.ts';
+import { NAIVE_SLOWDOWN, matmul, subgroupTileRows } from './matmul.ts';
 
 /**
  * Kernels of `conv2d`:
- * - `implicit`: implicit GEMM, 16 output channels x 32 pixels per subgroup (shaders/conv2d.wgsl;
+ * - `implicit`: implicit GEMM, 16 or 32 output channels x 32 pixels per subgroup (shaders/conv2d.wgsl;
  *   needs the device's `subgroups` feature);
  * - `winograd`: Winograd F(2x2, 3x3) for 3x3 stride-1 kernels: transform filters and input tiles,
  *   16 batched GEMMs with 2.25x fewer multiplications, transform back with the epilogue
@@ -116,11 +116,12 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   // input 4 pixels at a time for 1x1 stride-1 unpadded kernels when the image size is a multiple of 4.
   const vecW = subgroup && K % 4 === 0;
   const vecX = subgroup && KH === 1 && KW === 1 && strideY === 1 && strideX === 1 && padY === 0 && padX === 0 && npx % 4 === 0;
-  const consts: KernelConsts = { KH, KW, HAS_SCALE: inputScale !== undefined, ...(subgroup ? { W_V: vecW, X_V: vecX } : {}) };
+  const channels = subgroupTileRows(outC);
+  const consts: KernelConsts = { KH, KW, HAS_SCALE: inputScale !== undefined, ...(subgroup ? { CHANNELS: channels, W_V: vecW, X_V: vecX } : {}) };
   // implicit: tiles of 32 pixels counted across the batch, along x then z; direct: the batch along z.
   const pixelTiles = Math.ceil((batch * npx) / 32);
   const [dx, dy] = grid(Math.ceil((outC * npx) / 64));
-  const [gx, gy, gz] = subgroup ? [Math.min(pixelTiles, 65535), Math.ceil(outC / 16), Math.ceil(pixelTiles / 65535)] : [dx, dy, batch];
+  const [gx, gy, gz] = subgroup ? [Math.min(pixelTiles, 65535), Math.ceil(outC / channels), Math.ceil(pixelTiles / 65535)] : [dx, dy, batch];
   if (gx > 65535 || gy > 65535 || gz > 65535) {
     throw new ShapeError(`${op}: x ${fmt(x.shape)} with weight ${fmt(weight.shape)} needs more than 65535 workgroups along a dimension`);
   }
