@@ -31,9 +31,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<XV>;
 @group(0) @binding(2) var<storage, read> w: array<WV>;
 @group(0) @binding(3) var<storage, read> bias: array<X>;
-@group(0) @binding(4) var<storage, read> residual: array<X>;
+@group(0) @binding(4) var<storage, read> residual: array<YV>;
 @group(0) @binding(5) var<storage, read> scale: array<X>;
-@group(0) @binding(6) var<storage, read_write> y: array<X>;
+@group(0) @binding(6) var<storage, read_write> y: array<YV>;
 
 const PIXELS = 32u; // 8 invocations x 4 pixels
 const TAPS = KH * KW;
@@ -81,14 +81,23 @@ fn rank4(acc: vec4f, wv: vec4f, x0: vec4f, x1: vec4f, x2: vec4f, x3: vec4f) -> v
 
 fn store(o: u32, p0: u32, acc: vec4f) {
   let npx = p.OH * p.OW;
+  var v = acc;
+  if ((p.epilogue & 2u) != 0u) { v = v / (1.0 + exp(-v)); }
+  if (Y_V) {
+    if (p0 < p.batch * npx) {
+      let at = (p0 / npx * p.OC + o) * npx + p0 % npx;
+      if ((p.epilogue & 4u) != 0u) { v += vec4f(vec4<X>(residual[at / 4u])); }
+      y[at / 4u] = to_YV(v);
+    }
+    return;
+  }
   for (var j = 0u; j < 4u; j++) {
     let q = p0 + j; // pixel across the batch
     if (q < p.batch * npx) {
-      var v = acc[j];
-      if ((p.epilogue & 2u) != 0u) { v = v / (1.0 + exp(-v)); }
       let at = (q / npx * p.OC + o) * npx + q % npx;
-      if ((p.epilogue & 4u) != 0u) { v += f32(residual[at]); }
-      y[at] = X(v);
+      var vj = v[j];
+      if ((p.epilogue & 4u) != 0u) { vj += f32(vec4<X>(residual[at]).x); }
+      y[at] = to_YV(vec4f(vj));
     }
   }
 }

@@ -10,6 +10,7 @@
 // - A_V: A stored [M, K]; a row's 4 consecutive k come in one load.
 // - B_T: B stored [N, K] (nn.Linear's weights); a column's 4 consecutive k come in one load.
 // - B_V: B stored [K, N]; a row's 4 consecutive columns (an invocation's own 4) come in one load.
+// - C_V: N a multiple of 4; an invocation's 4 columns of a row of C are stored in one store.
 //
 // Why this shape (measured on lavapipe, where a subgroup is one 8-wide SIMD vector on a CPU core):
 // a load whose address differs between invocations is a loop over the 8 lanes with a mask test,
@@ -41,7 +42,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<AV>;
 @group(0) @binding(2) var<storage, read> b: array<BV>;
 @group(0) @binding(3) var<storage, read> bias: array<X>;
-@group(0) @binding(4) var<storage, read_write> c: array<X>;
+@group(0) @binding(4) var<storage, read_write> c: array<CV>;
 
 const COLS = 32u; // 8 invocations x 4 columns
 
@@ -95,8 +96,12 @@ fn rank4(acc: vec4f, av: vec4f, b0: vec4f, b1: vec4f, b2: vec4f, b3: vec4f) -> v
 }
 
 fn store(row: u32, n0: u32, cBatch: u32, v: vec4f) {
+  if (C_V) {
+    if (n0 < p.N) { c[(cBatch + row * p.N + n0) / 4u] = to_CV(v); }
+    return;
+  }
   for (var j = 0u; j < 4u; j++) {
-    if (n0 + j < p.N) { c[cBatch + row * p.N + n0 + j] = X(v[j]); }
+    if (n0 + j < p.N) { c[cBatch + row * p.N + n0 + j] = to_CV(vec4f(v[j])); }
   }
 }
 

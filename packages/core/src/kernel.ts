@@ -35,19 +35,28 @@ interface Compiled {
 /**
  * Builds the WGSL for a key: `enable f16;` when needed, one `alias` per type, one `const` per
  * constant, then the shader file. Kernels stay pure functions of these.
+ *
+ * A shader that calls `to_NAME(v)` for a type alias NAME also gets that function: the `vec4f` v
+ * as NAME, whole when NAME is a vec4 type and its first component when NAME is a scalar. It lets
+ * one source store through a binding that is vec4 or scalar per launch (like `vec4<X>(a[i])` for
+ * loads): the branch for the other kind never runs, but must still type-check.
  */
 export function kernelSource(key: KernelKey): string {
   const lines: string[] = [];
   const types = Object.entries(key.types ?? {});
+  const body = shaderSource(key.shader);
   if (types.some(([, t]) => t.includes('f16'))) lines.push('enable f16;');
   if (key.subgroups) lines.push('enable subgroups;');
   for (const [name, t] of types) lines.push(`alias ${name} = ${t};`);
+  for (const [name, t] of types) {
+    if (body.includes(`to_${name}(`)) lines.push(`fn to_${name}(v: vec4f) -> ${name} { return ${name}(${t.startsWith('vec4') ? 'v' : 'v.x'}); }`);
+  }
   for (const [name, v] of Object.entries(key.consts ?? {})) {
     if (typeof v === 'boolean') lines.push(`const ${name}: bool = ${v};`);
     else if (Number.isInteger(v) && v >= 0 && v < 2 ** 32) lines.push(`const ${name}: u32 = ${v}u;`);
     else throw new RangeError(`kernel ${key.shader}: constant ${name}=${v} is not a u32 (pass floats as params)`);
   }
-  return `${lines.join('\n')}\n${shaderSource(key.shader)}`;
+  return `${lines.join('\n')}\n${body}`;
 }
 
 function cacheKey(key: KernelKey): string {

@@ -115,11 +115,13 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       .bytes();
   const subgroup = variant === 'subgroup';
   // Operands whose vector dimension and batch strides are multiples of 4 are read 4 elements per
-  // load (shaders/matmul.wgsl: A_V for [M, K] A, B_T for [N, K] B, B_V for [K, N] B).
+  // load, and C with N a multiple of 4 is written 4 per store (shaders/matmul.wgsl: A_V for [M, K]
+  // A, B_T for [N, K] B, B_V for [K, N] B, C_V).
   const vecA = subgroup && !transposeA && K % 4 === 0 && gemm.batch.aStride.every((s) => s % 4 === 0);
   const bStridesAligned = gemm.batch.bStride.every((s) => s % 4 === 0);
   const vecBT = subgroup && transposeB && K % 4 === 0 && bStridesAligned;
   const vecBV = subgroup && !transposeB && N % 4 === 0 && bStridesAligned;
+  const vecC = subgroup && N % 4 === 0;
   const rows = subgroup ? subgroupTileRows(gemm.M) : 8;
   const groups = subgroup ? [Math.ceil(gemm.N / 32), Math.ceil(gemm.M / rows)] : [Math.ceil(gemm.N / 8), Math.ceil(gemm.M / 8)];
   if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) {
@@ -130,8 +132,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     const count = Math.min(MAX_GROUPS, batches - first);
     const launch: KernelLaunch = {
       shader: subgroup ? 'matmul' : 'matmul_naive',
-      types: subgroup ? { X: a.dtype, AV: storageType(a.dtype, vecA), BV: storageType(a.dtype, vecBT || vecBV) } : { X: a.dtype },
-      consts: subgroup ? { ROWS: rows, A_V: vecA, B_T: vecBT, B_V: vecBV } : undefined,
+      types: subgroup ? { X: a.dtype, AV: storageType(a.dtype, vecA), BV: storageType(a.dtype, vecBT || vecBV), CV: storageType(a.dtype, vecC) } : { X: a.dtype },
+      consts: subgroup ? { ROWS: rows, A_V: vecA, B_T: vecBT, B_V: vecBV, C_V: vecC } : undefined,
       inputs: [a, b, bias ?? a],
       outputs: [out],
       params: params(first),
