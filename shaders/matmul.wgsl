@@ -29,7 +29,9 @@
 
 struct Params {
   M: u32, N: u32, K: u32,
-  hasBias: u32,
+  // 0: no bias; 1: bias[n] added to column n ([N]); 2: bias[m] added to row m ([M], conv2d's
+  // explicit GEMM, whose rows are output channels).
+  biasMode: u32,
   // Batch index of the dispatch's workgroup z = 0 (batches beyond 65535 take several dispatches).
   firstBatch: u32, _pad0: u32, _pad1: u32, _pad2: u32,
   sam: u32, sak: u32, sbk: u32, sbn: u32,
@@ -95,7 +97,9 @@ fn rank4(acc: vec4f, av: vec4f, b0: vec4f, b1: vec4f, b2: vec4f, b3: vec4f) -> v
   return fma(vec4f(av.w), b3, fma(vec4f(av.z), b2, fma(vec4f(av.y), b1, fma(vec4f(av.x), b0, acc))));
 }
 
-fn store(row: u32, n0: u32, cBatch: u32, v: vec4f) {
+fn store(row: u32, n0: u32, cBatch: u32, acc: vec4f) {
+  var v = acc;
+  if (p.biasMode == 2u) { v += f32(bias[row]); }
   if (C_V) {
     if (n0 < p.N) { c[(cBatch + row * p.N + n0) / 4u] = to_CV(v); }
     return;
@@ -180,7 +184,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
   let cBatch = batch * p.M * p.N;
   // The bias of this invocation's 4 columns, loaded once for all rows.
   var bv = vec4f();
-  if (p.hasBias != 0u) {
+  if (p.biasMode == 1u) {
     bv = vec4f(f32(bias[min(n0, last)]), f32(bias[min(n0 + 1u, last)]), f32(bias[min(n0 + 2u, last)]), f32(bias[min(n0 + 3u, last)]));
   }
   // One loop over the rows, not unrolled copies: the epilogue's per-invocation memory accesses

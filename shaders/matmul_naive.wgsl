@@ -4,7 +4,7 @@
 
 struct Params {
   M: u32, N: u32, K: u32,
-  hasBias: u32,
+  biasMode: u32, // 0: none, 1: bias[n] per column, 2: bias[m] per row
   // Batch index of the dispatch's workgroup z = 0 (batches beyond 65535 take several dispatches).
   firstBatch: u32, _pad0: u32, _pad1: u32, _pad2: u32,
   sam: u32, sak: u32, sbk: u32, sbn: u32,
@@ -37,6 +37,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   for (var k = 0u; k < p.K; k++) {
     sum += f32(a[aStart + m * p.sam + k * p.sak]) * f32(b[bStart + k * p.sbk + n * p.sbn]);
   }
-  if (p.hasBias != 0u) { sum += f32(bias[n]); }
+  if (p.biasMode == 1u) { sum += f32(bias[n]); }
+  if (p.biasMode == 2u) { sum += f32(bias[m]); }
   c[(batch * p.M + m) * p.N + n] = X(sum);
 }

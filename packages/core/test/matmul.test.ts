@@ -99,6 +99,24 @@ for (const { variant, device: getDevice } of variantDevices(ops.MATMUL_VARIANTS)
       await check(device, variant, [2, 130, 12], [44, 12], { transposeB: true, bias: true }, 'f16');
     });
 
+    it('adds a per-row bias (conv2d\'s explicit GEMM), batched and with a shared A', async (ctx) => {
+      const device = await getDevice();
+      if (!device) return ctx.skip();
+      for (const [aShape, bShape] of [[[37, 20], [3, 20, 12]], [[130, 8], [2, 8, 36]], [[5, 9], [9, 7]]]) {
+        const r = rng();
+        const a = randomPair(device, aShape, r);
+        const b = randomPair(device, bShape, r);
+        const M = aShape[0];
+        const bias = randomPair(device, [M], r);
+        const got = ops.matmul(a.gpu, b.gpu, { bias: bias.gpu, biasPerRow: true, variant });
+        const want = matmulCpu(a.host, b.host);
+        const N = bShape[bShape.length - 1];
+        want.data.forEach((v, i) => (want.data[i] = v + bias.host.data[Math.floor(i / N) % M]));
+        await expectClose(got, want, F32_TOL, `${variant} row bias a ${aShape} b ${bShape}`);
+        for (const t of [a.gpu, b.gpu, bias.gpu, got]) t.dispose();
+      }
+    });
+
     it('keeps float32 accuracy over a long K', async (ctx) => {
       const device = await getDevice();
       if (!device) return ctx.skip();

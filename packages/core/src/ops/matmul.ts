@@ -21,8 +21,10 @@ export interface MatmulOptions {
   transposeA?: boolean;
   /** Read `b` as `[..., N, K]` (its last two dimensions swapped; nn.Linear's weight layout). */
   transposeB?: boolean;
-  /** `[N]`, added to every row of the result. */
+  /** `[N]`, added to every row of the result (`[M]`, added to every column, with `biasPerRow`). */
   bias?: Tensor;
+  /** @internal The bias is `[M]`, one value per row (conv2d's explicit GEMM: rows are channels). */
+  biasPerRow?: boolean;
   variant?: string;
   /** @internal false when a caller counts the FLOPs itself (Winograd counts its direct equivalent). */
   countFlops?: boolean;
@@ -64,8 +66,10 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     const how = [transposeA && 'transposeA', transposeB && 'transposeB'].filter(Boolean).join(', ');
     throw new ShapeError(`${op}: inner dimensions differ: a ${fmt(a.shape)} vs b ${fmt(b.shape)}${how ? ` (${how})` : ''}`);
   }
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== N)) {
-    throw new ShapeError(`${op}: bias ${fmt(bias.shape)} does not match the ${N} output columns of a ${fmt(a.shape)} x b ${fmt(b.shape)}`);
+  const biasPerRow = options.biasPerRow === true;
+  const [biasLength, biasWhat] = biasPerRow ? [M, 'rows'] : [N, 'columns'];
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== biasLength)) {
+    throw new ShapeError(`${op}: bias ${fmt(bias.shape)} does not match the ${biasLength} output ${biasWhat} of a ${fmt(a.shape)} x b ${fmt(b.shape)}`);
   }
   const aBatch = a.shape.slice(0, -2);
   const bBatch = b.shape.slice(0, -2);
@@ -97,7 +101,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   // A shared B (weights) times contiguous untransposed A matrices is one tall GEMM: fewer, fuller tiles.
   const { dims, aStride, bStride } = gemm.batch;
   const aContiguous = dims.every((_, d) => aStride[d] === M * K * numel(dims.slice(d + 1)));
-  if (!transposeA && aContiguous && bStride.every((s) => s === 0)) {
+  if (!transposeA && aContiguous && bStride.every((s) => s === 0) && !biasPerRow) {
     gemm.M = M * numel(dims);
     gemm.batch = { dims: [], aStride: [], bStride: [] };
   }
@@ -106,7 +110,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const pad = MAX_BATCH_DIMS - gemm.batch.dims.length;
   const params = (first: number) =>
     new Params()
-      .u32(gemm.M, gemm.N, gemm.K, bias ? 1 : 0)
+      .u32(gemm.M, gemm.N, gemm.K, bias ? (biasPerRow ? 2 : 1) : 0)
       .u32(first, 0, 0, 0)
       .u32(gemm.sam, gemm.sak, gemm.sbk, gemm.sbn)
       .u32Array([...Array<number>(pad).fill(1), ...gemm.batch.dims], 4)
