@@ -7,7 +7,7 @@ import { randn, rng, SEED, testDevice } from './helpers.ts';
 
 const r = rng(SEED);
 const x1 = randn(2 * 64 * 8 * 8, r);
-const w1 = randn(64 * 64 * 9, r, 0.05);
+const w1 = randn(128 * 64 * 9, r, 0.05);
 const x2 = randn(1 * 16 * 12 * 10, r);
 const w2 = randn(24 * 16 * 9, r, 0.1);
 const bias2 = randn(24, r);
@@ -15,7 +15,7 @@ const bias2 = randn(24, r);
 function inputs(device: Device) {
   return {
     x1: tensor(device, x1, [2, 64, 8, 8]),
-    w1: tensor(device, w1, [64, 64, 3, 3]),
+    w1: tensor(device, w1, [128, 64, 3, 3]),
     x2: tensor(device, x2, [1, 16, 12, 10]),
     w2: tensor(device, w2, [24, 16, 3, 3]),
     bias2: tensor(device, bias2, [24]),
@@ -46,7 +46,7 @@ describe('Device.autotune', () => {
     const results = await device.autotune(() => void net(t));
     // The two 3x3 stride-1 shapes are offered; the strided one has no choice.
     expect(results.map((res) => res.key)).toEqual([
-      'conv2d f32 x [2, 64, 8, 8] weight [64, 64, 3, 3] padding 1',
+      'conv2d f32 x [2, 64, 8, 8] weight [128, 64, 3, 3] padding 1',
       'conv2d f32 x [1, 16, 12, 10] weight [24, 16, 3, 3] padding 1 bias silu',
     ]);
     // The explicit GEMM is a candidate only without a SiLU or residual to apply in extra passes.
@@ -80,7 +80,7 @@ describe('Device.autotune', () => {
     const first = one();
     const [winograd, implicit] = [dispatchesOf(device, one('winograd')), dispatchesOf(device, one('implicit'))];
     expect(winograd).toBeGreaterThan(implicit);
-    const key = 'conv2d f32 x [2, 64, 8, 8] weight [64, 64, 3, 3] padding 1';
+    const key = 'conv2d f32 x [2, 64, 8, 8] weight [128, 64, 3, 3] padding 1';
     const heuristic = dispatchesOf(device, first);
     for (const chosen of ['winograd', 'implicit']) {
       device.tuning.record({ key, ms: {}, chosen });

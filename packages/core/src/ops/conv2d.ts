@@ -114,6 +114,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
         gemmPatchBytes <= Math.min(GEMM_PATCH_BYTES, limit) &&
         K >= GEMM_MIN_K &&
         npx >= GEMM_MIN_PIXELS &&
+        outC >= GEMM_MIN_CHANNELS &&
         // SiLU and the residual would be extra passes (and, in f16, extra roundings).
         activation !== 'silu' &&
         residual === undefined,
@@ -257,15 +258,19 @@ function winogradChunk(inC: number, outC: number, limit: number): number {
 /** Largest patch matrix `auto` lets the explicit GEMM allocate. */
 const GEMM_PATCH_BYTES = 64 * 2 ** 20;
 /**
- * Where `auto` takes the explicit GEMM over the implicit one (no SiLU or residual, lavapipe, f32):
- * it pays with long rows (K = inC·kH·kW) and enough pixels per image to fill the GEMM's 32-column
- * tiles (each image is its own GEMM). Measured against `implicit`: 1.25x on 3x3 stride 2 at
- * 320 channels, 32x32 -> 16x16 (K = 2880, 256 pixels); 1.2x on 1x1 at 320 channels, 32x32;
- * 0.5x on 3x3 stride 2 at 640 channels, 8x8 -> 4x4, batch 2 (16 pixels); 0.8x on 4 -> 320
- * channels, 3x3, 32x32 (K = 36), where writing the patch matrix costs as much as the GEMM.
+ * Where `auto` takes the explicit GEMM over the implicit one (no SiLU or residual; lavapipe): it
+ * pays with long rows (K = inC·kH·kW), enough output channels for the GEMM's 32-row tiles, and
+ * enough pixels per image to fill its 32-column tiles (each image is its own GEMM). Measured
+ * against `implicit`: 1x1 at batch 2, f32, 320-1280 channels: 0.95-1.2x, with the HyperNet's
+ * input scale (which then needs the scaled copy) 1.05-1.7x; 3x3 stride 2 at 320 channels,
+ * 32x32 -> 16x16: 1.25x at batch 1 (f32), 1.0x at batch 2 (f16); 0.5x at 640 channels, 8x8 ->
+ * 4x4, batch 2 (16 pixels); 0.4x and 0.75x on the hint encoder's 16 -> 32 and 32 -> 96 channel
+ * stride-2 convolutions (f16), 0.8x on 4 -> 320 channels (K = 36), where writing the patch matrix
+ * costs as much as the GEMM.
  */
 const GEMM_MIN_K = 64;
 const GEMM_MIN_PIXELS = 64;
+const GEMM_MIN_CHANNELS = 128;
 
 /**
  * The explicit GEMM: y[b] = w `[outC, K]` · cols[b] `[K, OH·OW]` with the bias per output channel,

@@ -137,7 +137,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     const launch: KernelLaunch = {
       shader: subgroup ? 'matmul' : 'matmul_naive',
       types: subgroup ? { X: a.dtype, AV: storageType(a.dtype, vecA), BV: storageType(a.dtype, vecBT || vecBV), CV: storageType(a.dtype, vecC) } : { X: a.dtype },
-      consts: subgroup ? { ROWS: rows, A_V: vecA, B_T: vecBT, B_V: vecBV, C_V: vecC } : undefined,
+      consts: subgroup ? { ROWS: rows, A_V: vecA, B_T: vecBT, B_V: vecBV, C_V: vecC, BIAS_ROWS: bias !== undefined && biasPerRow } : undefined,
       inputs: [a, b, bias ?? a],
       outputs: [out],
       params: params(first),
