@@ -12,6 +12,9 @@
 // channels' weights are loaded one channel per invocation (o0 + l, o0 + 8 + l, ...) and shared
 // with subgroupBroadcast. K is walked 4 at a time with one chained update per accumulator.
 //
+// EPILOGUE (a constant): bit 0 adds the bias, bit 1 applies SiLU, bit 2 adds the residual. As
+// runtime flags these tests sat in the store loop, where llvmpipe pays for them per store.
+//
 // Vector loads where the layout allows (ops/conv2d.ts sets the constants and binds the arrays as
 // vec4<X>, measured on lavapipe in f16): W_V (K a multiple of 4) loads a weight row's 4 k at once,
 // +3-8 % on the UNet's 3x3 convolutions; X_V (1x1, stride 1, no padding, image size a multiple of
@@ -21,9 +24,6 @@ struct Params {
   IC: u32, H: u32, W: u32, OC: u32,
   OH: u32, OW: u32, strideY: u32, strideX: u32,
   padY: u32, padX: u32, K: u32,
-  // Epilogue: bit 0 adds the bias, bit 1 applies SiLU, bit 2 adds the residual (runtime flags:
-  // the epilogue runs once per output, so they cost nothing worth a pipeline per combination).
-  epilogue: u32,
   batch: u32,
 }
 
@@ -82,11 +82,11 @@ fn rank4(acc: vec4f, wv: vec4f, x0: vec4f, x1: vec4f, x2: vec4f, x3: vec4f) -> v
 fn store(o: u32, p0: u32, acc: vec4f) {
   let npx = p.OH * p.OW;
   var v = acc;
-  if ((p.epilogue & 2u) != 0u) { v = v / (1.0 + exp(-v)); }
+  if ((EPILOGUE & 2u) != 0u) { v = v / (1.0 + exp(-v)); }
   if (Y_V) {
     if (p0 < p.batch * npx) {
       let at = (p0 / npx * p.OC + o) * npx + p0 % npx;
-      if ((p.epilogue & 4u) != 0u) { v += vec4f(vec4<X>(residual[at / 4u])); }
+      if ((EPILOGUE & 4u) != 0u) { v += vec4f(vec4<X>(residual[at / 4u])); }
       y[at / 4u] = to_YV(v);
     }
     return;
@@ -96,7 +96,7 @@ fn store(o: u32, p0: u32, acc: vec4f) {
     if (q < p.batch * npx) {
       let at = (q / npx * p.OC + o) * npx + q % npx;
       var vj = v[j];
-      if ((p.epilogue & 4u) != 0u) { vj += f32(vec4<X>(residual[at]).x); }
+      if ((EPILOGUE & 4u) != 0u) { vj += f32(vec4<X>(residual[at]).x); }
       y[at] = to_YV(vec4f(vj));
     }
   }
@@ -182,7 +182,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var bias1 = 0.0;
   var bias2 = 0.0;
   var bias3 = 0.0;
-  if ((p.epilogue & 1u) != 0u) {
+  if ((EPILOGUE & 1u) != 0u) {
     bias0 = f32(bias[min(o0 + lane, p.OC - 1u)]);
     bias1 = f32(bias[min(o0 + 8u + lane, p.OC - 1u)]);
     bias2 = f32(bias[min(o0 + 16u + lane, p.OC - 1u)]);

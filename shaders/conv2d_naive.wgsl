@@ -1,15 +1,12 @@
 // 2-D convolution, NCHW, the direct way: one invocation per output element loops over the input
-// channels and the kernel window, skipping taps that fall in the zero padding. Same parameters,
-// constants and epilogue as conv2d.wgsl; the readable baseline, and the fallback on devices
+// channels and the kernel window, skipping taps that fall in the zero padding. Same parameters
+// (but the batch, which is workgroup z here), constants and epilogue as conv2d.wgsl; the readable baseline, and the fallback on devices
 // without subgroups.
 
 struct Params {
   IC: u32, H: u32, W: u32, OC: u32,
   OH: u32, OW: u32, strideY: u32, strideX: u32,
   padY: u32, padX: u32, K: u32,
-  // Epilogue: bit 0 adds the bias, bit 1 applies SiLU, bit 2 adds the residual (runtime flags:
-  // the epilogue runs once per output, so they cost nothing worth a pipeline per combination).
-  epilogue: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -44,9 +41,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       }
     }
   }
-  if ((p.epilogue & 1u) != 0u) { sum += f32(bias[o]); }
-  if ((p.epilogue & 2u) != 0u) { sum = sum / (1.0 + exp(-sum)); }
+  if ((EPILOGUE & 1u) != 0u) { sum += f32(bias[o]); }
+  if ((EPILOGUE & 2u) != 0u) { sum = sum / (1.0 + exp(-sum)); }
   let at = batch * p.OC * npx + i;
-  if ((p.epilogue & 4u) != 0u) { sum += f32(residual[at]); }
+  if ((EPILOGUE & 4u) != 0u) { sum += f32(residual[at]); }
   y[at] = X(sum);
 }

@@ -1,14 +1,14 @@
 // Winograd F(2x2, 3x3), step 3 of 3 (see ops/conv2d.ts): for every tile t of a chunk (tiles
 // first … first + tiles − 1) and output channel oc,
 // takes the 16 GEMM results m[ξν][t][oc] and forms the 2x2 outputs Aᵀ m A, then the epilogue:
-// y = act(· + bias) + residual. Outputs past the image edge (odd sizes) are not stored.
+// y = act(· + bias) + residual, chosen by the constant EPILOGUE (bit 0 adds the bias, bit 1
+// applies SiLU, bit 2 adds the residual; constant, as in conv2d.wgsl, to keep the tests out of
+// the store loop). Outputs past the image edge (odd sizes) are not stored.
 //   Aᵀ = [1, 1, 1, 0; 0, 1, -1, -1]
 
 struct Params {
   OC: u32, OH: u32, OW: u32, tilesY: u32,
-  tilesX: u32, tiles: u32,
-  // Bit 0 adds the bias, bit 1 applies SiLU, bit 2 adds the residual.
-  epilogue: u32, first: u32,
+  tilesX: u32, tiles: u32, first: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -45,16 +45,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let oy0 = (g % perImage) / p.tilesX * 2u;
   let ox0 = (g % p.tilesX) * 2u;
   var add = 0.0;
-  if ((p.epilogue & 1u) != 0u) { add = f32(bias[oc]); }
+  if ((EPILOGUE & 1u) != 0u) { add = f32(bias[oc]); }
   for (var dy = 0u; dy < 2u; dy++) {
     for (var dx = 0u; dx < 2u; dx++) {
       let oy = oy0 + dy;
       let ox = ox0 + dx;
       if (oy < p.OH && ox < p.OW) {
         var val = tile[dy][dx] + add;
-        if ((p.epilogue & 2u) != 0u) { val = val / (1.0 + exp(-val)); }
+        if ((EPILOGUE & 2u) != 0u) { val = val / (1.0 + exp(-val)); }
         let idx = ((b * p.OC + oc) * p.OH + oy) * p.OW + ox;
-        if ((p.epilogue & 4u) != 0u) { val += f32(residual[idx]); }
+        if ((EPILOGUE & 4u) != 0u) { val += f32(residual[idx]); }
         y[idx] = X(val);
       }
     }

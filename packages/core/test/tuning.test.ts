@@ -23,12 +23,14 @@ function inputs(device: Device) {
 }
 
 /** Two 3x3 convolutions of different shapes (both can run as Winograd or implicit GEMM, the first as the explicit GEMM too) and a strided one (no choice). */
+const CONVS = [
+  (t: ReturnType<typeof inputs>, variant?: string) => conv2d(t.x1, t.w1, { padding: 1, variant }),
+  (t: ReturnType<typeof inputs>, variant?: string) => conv2d(t.x2, t.w2, { padding: 1, bias: t.bias2, activation: 'silu', variant }),
+  (t: ReturnType<typeof inputs>, variant?: string) => conv2d(t.x1, t.w1, { padding: 1, stride: 2, variant: variant === 'winograd' ? 'implicit' : variant }),
+];
+
 function net(t: ReturnType<typeof inputs>, variant?: string): Tensor[] {
-  return [
-    conv2d(t.x1, t.w1, { padding: 1, variant }),
-    conv2d(t.x2, t.w2, { padding: 1, bias: t.bias2, activation: 'silu', variant }),
-    conv2d(t.x1, t.w1, { padding: 1, stride: 2, variant: variant === 'winograd' ? 'implicit' : variant }),
-  ];
+  return CONVS.map((conv) => conv(t, variant));
 }
 
 /** The kernels' dispatch count tells which one ran: the implicit GEMM is one dispatch, Winograd several. */
@@ -64,7 +66,7 @@ describe('Device.autotune', () => {
 
     // auto runs the chosen kernel, with results identical to requesting it by name.
     for (const [i, res] of results.entries()) {
-      const call = (variant?: string) => net(t, variant)[i];
+      const call = (variant?: string) => CONVS[i](t, variant);
       expect(dispatchesOf(device, () => void call())).toBe(dispatchesOf(device, () => void call(res.chosen)));
       const [auto, named] = await Promise.all([call().read(), call(res.chosen).read()]);
       expect(auto).toEqual(named);

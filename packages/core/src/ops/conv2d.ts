@@ -137,7 +137,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   const vecY = subgroup && npx % 4 === 0 && (residual !== undefined || x.buffer.size >= 16);
   const vecX = subgroup && KH === 1 && KW === 1 && strideY === 1 && strideX === 1 && padY === 0 && padX === 0 && npx % 4 === 0;
   const channels = subgroupTileRows(outC);
-  const consts: KernelConsts = { KH, KW, HAS_SCALE: inputScale !== undefined, ...(subgroup ? { CHANNELS: channels, W_V: vecW, X_V: vecX, Y_V: vecY } : {}) };
+  const consts: KernelConsts = { KH, KW, EPILOGUE: epilogue, HAS_SCALE: inputScale !== undefined, ...(subgroup ? { CHANNELS: channels, W_V: vecW, X_V: vecX, Y_V: vecY } : {}) };
   // implicit: tiles of 32 pixels counted across the batch, along x then z; direct: the batch along z.
   const pixelTiles = Math.ceil((batch * npx) / 32);
   const [dx, dy] = grid(Math.ceil((outC * npx) / 64));
@@ -152,7 +152,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
     // Absent optional inputs are bound to x (never read: their flag or constant is off).
     inputs: [x, weight, bias ?? x, residual ?? x, inputScale ?? x],
     outputs: [y],
-    params: new Params().u32(inC, H, W, outC, OH, OW, strideY, strideX, padY, padX, K, epilogue, batch).bytes(),
+    params: new Params().u32(inC, H, W, outC, OH, OW, strideY, strideX, padY, padX, K, batch).bytes(),
     workgroups: [gx, gy, gz] as const,
     cost: (subgroup ? 1 : NAIVE_SLOWDOWN) * (2 * batch * outC * npx * K + BYTES[x.dtype] * 4 * (x.size + weight.size + 2 * y.size)),
     flops: 2 * batch * outC * npx * K,
@@ -362,9 +362,10 @@ function winograd(
         device.run({
           shader: 'conv2d_winograd_output',
           types,
+          consts: { EPILOGUE: o.epilogue },
           inputs: [m, o.bias ?? x, o.residual ?? x],
           outputs: [y],
-          params: new Params().u32(outC, OH, OW, tilesY, tilesX, count, o.epilogue, first).bytes(),
+          params: new Params().u32(outC, OH, OW, tilesY, tilesX, count, first).bytes(),
           workgroups: grid(Math.ceil((count * outC) / 64)),
           cost: count * outC * (60 + 4 * (64 + 8 * BYTES[x.dtype])),
           // The direct algorithm's count, not the 2.25x fewer multiplications done.
