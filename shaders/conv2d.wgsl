@@ -157,22 +157,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     acc14 = rank4(acc14, subgroupBroadcast(w1, 6u), x0, x1, x2, x3);
     acc15 = rank4(acc15, subgroupBroadcast(w1, 7u), x0, x1, x2, x3);
     if (CHANNELS == 32u) {
-    acc16 = rank4(acc16, subgroupBroadcast(w2, 0u), x0, x1, x2, x3);
-    acc17 = rank4(acc17, subgroupBroadcast(w2, 1u), x0, x1, x2, x3);
-    acc18 = rank4(acc18, subgroupBroadcast(w2, 2u), x0, x1, x2, x3);
-    acc19 = rank4(acc19, subgroupBroadcast(w2, 3u), x0, x1, x2, x3);
-    acc20 = rank4(acc20, subgroupBroadcast(w2, 4u), x0, x1, x2, x3);
-    acc21 = rank4(acc21, subgroupBroadcast(w2, 5u), x0, x1, x2, x3);
-    acc22 = rank4(acc22, subgroupBroadcast(w2, 6u), x0, x1, x2, x3);
-    acc23 = rank4(acc23, subgroupBroadcast(w2, 7u), x0, x1, x2, x3);
-    acc24 = rank4(acc24, subgroupBroadcast(w3, 0u), x0, x1, x2, x3);
-    acc25 = rank4(acc25, subgroupBroadcast(w3, 1u), x0, x1, x2, x3);
-    acc26 = rank4(acc26, subgroupBroadcast(w3, 2u), x0, x1, x2, x3);
-    acc27 = rank4(acc27, subgroupBroadcast(w3, 3u), x0, x1, x2, x3);
-    acc28 = rank4(acc28, subgroupBroadcast(w3, 4u), x0, x1, x2, x3);
-    acc29 = rank4(acc29, subgroupBroadcast(w3, 5u), x0, x1, x2, x3);
-    acc30 = rank4(acc30, subgroupBroadcast(w3, 6u), x0, x1, x2, x3);
-    acc31 = rank4(acc31, subgroupBroadcast(w3, 7u), x0, x1, x2, x3);
+      acc16 = rank4(acc16, subgroupBroadcast(w2, 0u), x0, x1, x2, x3);
+      acc17 = rank4(acc17, subgroupBroadcast(w2, 1u), x0, x1, x2, x3);
+      acc18 = rank4(acc18, subgroupBroadcast(w2, 2u), x0, x1, x2, x3);
+      acc19 = rank4(acc19, subgroupBroadcast(w2, 3u), x0, x1, x2, x3);
+      acc20 = rank4(acc20, subgroupBroadcast(w2, 4u), x0, x1, x2, x3);
+      acc21 = rank4(acc21, subgroupBroadcast(w2, 5u), x0, x1, x2, x3);
+      acc22 = rank4(acc22, subgroupBroadcast(w2, 6u), x0, x1, x2, x3);
+      acc23 = rank4(acc23, subgroupBroadcast(w2, 7u), x0, x1, x2, x3);
+      acc24 = rank4(acc24, subgroupBroadcast(w3, 0u), x0, x1, x2, x3);
+      acc25 = rank4(acc25, subgroupBroadcast(w3, 1u), x0, x1, x2, x3);
+      acc26 = rank4(acc26, subgroupBroadcast(w3, 2u), x0, x1, x2, x3);
+      acc27 = rank4(acc27, subgroupBroadcast(w3, 3u), x0, x1, x2, x3);
+      acc28 = rank4(acc28, subgroupBroadcast(w3, 4u), x0, x1, x2, x3);
+      acc29 = rank4(acc29, subgroupBroadcast(w3, 5u), x0, x1, x2, x3);
+      acc30 = rank4(acc30, subgroupBroadcast(w3, 6u), x0, x1, x2, x3);
+      acc31 = rank4(acc31, subgroupBroadcast(w3, 7u), x0, x1, x2, x3);
     }
   }
 

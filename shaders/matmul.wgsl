@@ -163,22 +163,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
     acc14 = rank4(acc14, subgroupBroadcast(a1, 6u), b0, b1, b2, b3);
     acc15 = rank4(acc15, subgroupBroadcast(a1, 7u), b0, b1, b2, b3);
     if (ROWS == 32u) {
-    acc16 = rank4(acc16, subgroupBroadcast(a2, 0u), b0, b1, b2, b3);
-    acc17 = rank4(acc17, subgroupBroadcast(a2, 1u), b0, b1, b2, b3);
-    acc18 = rank4(acc18, subgroupBroadcast(a2, 2u), b0, b1, b2, b3);
-    acc19 = rank4(acc19, subgroupBroadcast(a2, 3u), b0, b1, b2, b3);
-    acc20 = rank4(acc20, subgroupBroadcast(a2, 4u), b0, b1, b2, b3);
-    acc21 = rank4(acc21, subgroupBroadcast(a2, 5u), b0, b1, b2, b3);
-    acc22 = rank4(acc22, subgroupBroadcast(a2, 6u), b0, b1, b2, b3);
-    acc23 = rank4(acc23, subgroupBroadcast(a2, 7u), b0, b1, b2, b3);
-    acc24 = rank4(acc24, subgroupBroadcast(a3, 0u), b0, b1, b2, b3);
-    acc25 = rank4(acc25, subgroupBroadcast(a3, 1u), b0, b1, b2, b3);
-    acc26 = rank4(acc26, subgroupBroadcast(a3, 2u), b0, b1, b2, b3);
-    acc27 = rank4(acc27, subgroupBroadcast(a3, 3u), b0, b1, b2, b3);
-    acc28 = rank4(acc28, subgroupBroadcast(a3, 4u), b0, b1, b2, b3);
-    acc29 = rank4(acc29, subgroupBroadcast(a3, 5u), b0, b1, b2, b3);
-    acc30 = rank4(acc30, subgroupBroadcast(a3, 6u), b0, b1, b2, b3);
-    acc31 = rank4(acc31, subgroupBroadcast(a3, 7u), b0, b1, b2, b3);
+      acc16 = rank4(acc16, subgroupBroadcast(a2, 0u), b0, b1, b2, b3);
+      acc17 = rank4(acc17, subgroupBroadcast(a2, 1u), b0, b1, b2, b3);
+      acc18 = rank4(acc18, subgroupBroadcast(a2, 2u), b0, b1, b2, b3);
+      acc19 = rank4(acc19, subgroupBroadcast(a2, 3u), b0, b1, b2, b3);
+      acc20 = rank4(acc20, subgroupBroadcast(a2, 4u), b0, b1, b2, b3);
+      acc21 = rank4(acc21, subgroupBroadcast(a2, 5u), b0, b1, b2, b3);
+      acc22 = rank4(acc22, subgroupBroadcast(a2, 6u), b0, b1, b2, b3);
+      acc23 = rank4(acc23, subgroupBroadcast(a2, 7u), b0, b1, b2, b3);
+      acc24 = rank4(acc24, subgroupBroadcast(a3, 0u), b0, b1, b2, b3);
+      acc25 = rank4(acc25, subgroupBroadcast(a3, 1u), b0, b1, b2, b3);
+      acc26 = rank4(acc26, subgroupBroadcast(a3, 2u), b0, b1, b2, b3);
+      acc27 = rank4(acc27, subgroupBroadcast(a3, 3u), b0, b1, b2, b3);
+      acc28 = rank4(acc28, subgroupBroadcast(a3, 4u), b0, b1, b2, b3);
+      acc29 = rank4(acc29, subgroupBroadcast(a3, 5u), b0, b1, b2, b3);
+      acc30 = rank4(acc30, subgroupBroadcast(a3, 6u), b0, b1, b2, b3);
+      acc31 = rank4(acc31, subgroupBroadcast(a3, 7u), b0, b1, b2, b3);
     }
   }
 

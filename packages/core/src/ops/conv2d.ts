@@ -97,6 +97,8 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   // results in chunks of tiles.
   const limit = device.limits.maxStorageBufferBindingSize;
   const gemmPatchBytes = npx % 4 === 0 ? batch * K * npx * BYTES[x.dtype] : Infinity;
+  // 1x1, stride 1, no padding: the input is its own patch matrix.
+  const pointwise = KH === 1 && KW === 1 && strideY === 1 && strideX === 1 && padY === 0 && padX === 0;
   const variant = pickConvVariant(
     op,
     device,
@@ -121,7 +123,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
     },
     (withGemm) => tunable(x, weight, options, withGemm),
   );
-  if (variant === 'gemm') return explicitGemm(x, weight, { ...options, strideY, strideX, padY, padX, OH, OW });
+  if (variant === 'gemm') return explicitGemm(x, weight, { ...options, strideY, strideX, padY, padX, OH, OW, pointwise });
   const y = empty(device, outShape, x.dtype);
   const epilogue = (bias ? 1 : 0) | (activation === 'silu' ? 2 : 0) | (residual ? 4 : 0);
   if (variant === 'winograd') {
@@ -135,7 +137,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   // The output (and residual) 4 pixels at a time when the output image size is a multiple of 4
   // (and x, bound as the residual when there is none, holds one vec4).
   const vecY = subgroup && npx % 4 === 0 && (residual !== undefined || x.buffer.size >= 16);
-  const vecX = subgroup && KH === 1 && KW === 1 && strideY === 1 && strideX === 1 && padY === 0 && padX === 0 && npx % 4 === 0;
+  const vecX = subgroup && pointwise && npx % 4 === 0;
   const channels = subgroupTileRows(outC);
   const consts: KernelConsts = { KH, KW, EPILOGUE: epilogue, HAS_SCALE: inputScale !== undefined, ...(subgroup ? { CHANNELS: channels, W_V: vecW, X_V: vecX, Y_V: vecY } : {}) };
   // implicit: tiles of 32 pixels counted across the batch, along x then z; direct: the batch along z.
@@ -213,7 +215,7 @@ function pickConvVariant(
   return winogradPays ? 'winograd' : gemmOrImplicit;
 }
 
-/** The choice between Winograd and the implicit GEMM for this call's shapes and options, to time. */
+/** The choice between Winograd, the implicit GEMM and (with `withGemm`) the explicit GEMM for this call's shapes and options, to time. */
 function tunable(x: Tensor, weight: Tensor, options: Conv2dOptions, withGemm: boolean): Tunable {
   const { bias, residual, inputScale, activation = 'none', padding = 0 } = options;
   const device = x.device;
@@ -280,17 +282,16 @@ const GEMM_MIN_CHANNELS = 128;
 function explicitGemm(
   x: Tensor,
   weight: Tensor,
-  o: Conv2dOptions & { strideY: number; strideX: number; padY: number; padX: number; OH: number; OW: number },
+  o: Conv2dOptions & { strideY: number; strideX: number; padY: number; padX: number; OH: number; OW: number; pointwise: boolean },
 ): Tensor {
   const device = x.device;
   const [batch, inC, H, W] = x.shape;
   const [outC, , KH, KW] = weight.shape;
   const K = inC * KH * KW;
   const npx = o.OH * o.OW;
-  const pointwise = KH === 1 && KW === 1 && o.strideY === 1 && o.strideX === 1 && o.padY === 0 && o.padX === 0;
   return device.scope(() => {
     let cols: Tensor;
-    if (pointwise && !o.inputScale) {
+    if (o.pointwise && !o.inputScale) {
       cols = x.reshape([batch, inC, npx]);
     } else {
       cols = empty(device, [batch, K, npx], x.dtype);
