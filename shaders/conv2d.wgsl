@@ -16,9 +16,10 @@
 // runtime flags these tests sat in the store loop, where llvmpipe pays for them per store.
 //
 // Vector loads where the layout allows (ops/conv2d.ts sets the constants and binds the arrays as
-// vec4<X>, measured on lavapipe in f16): W_V (K a multiple of 4) loads a weight row's 4 k at once,
-// +3-8 % on the UNet's 3x3 convolutions; X_V (1x1, stride 1, no padding, image size a multiple of
-// 4) loads an invocation's 4 consecutive pixels at once, +13-35 % on its 1x1 convolutions.
+// 4-value vectors, kernel.ts's vectorType; measured on lavapipe in f16): W_V (K a multiple of 4)
+// loads a weight row's 4 k at once, +3-8 % on the UNet's 3x3 convolutions; X_V (1x1, stride 1,
+// no padding, image size a multiple of 4) loads an invocation's 4 consecutive pixels at once,
+// +13-35 % on its 1x1 convolutions.
 
 struct Params {
   IC: u32, H: u32, W: u32, OC: u32,
@@ -40,11 +41,11 @@ const TAPS = KH * KW;
 
 // w(o, k .. k+3) for the channel whose weights start at `rowStart`; zero past K.
 fn loadW(rowStart: u32, k: u32) -> vec4f {
-  if (W_V) { return vec4f(vec4<X>(w[(rowStart + k) / 4u])); }
+  if (W_V) { return from_WV(w[(rowStart + k) / 4u]); }
   var v = vec4f();
   for (var s = 0u; s < 4u; s++) {
     let kk = k + s;
-    v[s] = select(0.0, f32(vec4<X>(w[rowStart + min(kk, p.K - 1u)]).x), kk < p.K);
+    v[s] = select(0.0, from_WV(w[rowStart + min(kk, p.K - 1u)]).x, kk < p.K);
   }
   return v;
 }
@@ -55,7 +56,7 @@ fn loadX(xBase: vec4u, img: vec4u, k: u32, iy0: vec4i, ix0: vec4i) -> vec4f {
   let kk = min(k, p.K - 1u); // past K the weights are zero: any in-range value will do
   if (X_V) {
     // 1x1, stride 1, no padding: the 4 pixels are consecutive in one image, one vec4 load.
-    var v = vec4f(vec4<X>(x[(xBase.x + kk * p.H * p.W + u32(iy0.x) * p.W + u32(ix0.x)) / 4u]));
+    var v = from_XV(x[(xBase.x + kk * p.H * p.W + u32(iy0.x) * p.W + u32(ix0.x)) / 4u]);
     if (HAS_SCALE) { v *= f32(scale[img.x * p.IC + kk]); }
     return v;
   }
@@ -66,7 +67,7 @@ fn loadX(xBase: vec4u, img: vec4u, k: u32, iy0: vec4i, ix0: vec4i) -> vec4f {
   // Negative coordinates wrap to huge unsigned values, so one comparison checks both sides.
   let inside = (vec4u(iy) < vec4u(p.H)) & (vec4u(ix) < vec4u(p.W));
   let at = select(vec4u(0u), xBase + (ic * p.H + vec4u(iy)) * p.W + vec4u(ix), inside);
-  var v = vec4f(f32(vec4<X>(x[at.x]).x), f32(vec4<X>(x[at.y]).x), f32(vec4<X>(x[at.z]).x), f32(vec4<X>(x[at.w]).x));
+  var v = vec4f(from_XV(x[at.x]).x, from_XV(x[at.y]).x, from_XV(x[at.z]).x, from_XV(x[at.w]).x);
   if (HAS_SCALE) {
     let si = img * p.IC + ic;
     v *= vec4f(f32(scale[si.x]), f32(scale[si.y]), f32(scale[si.z]), f32(scale[si.w]));
@@ -86,7 +87,7 @@ fn store(o: u32, p0: u32, acc: vec4f) {
   if (Y_V) {
     if (p0 < p.batch * npx) {
       let at = (p0 / npx * p.OC + o) * npx + p0 % npx;
-      if ((EPILOGUE & 4u) != 0u) { v += vec4f(vec4<X>(residual[at / 4u])); }
+      if ((EPILOGUE & 4u) != 0u) { v += from_YV(residual[at / 4u]); }
       y[at / 4u] = to_YV(v);
     }
     return;
@@ -96,7 +97,7 @@ fn store(o: u32, p0: u32, acc: vec4f) {
     if (q < p.batch * npx) {
       let at = (q / npx * p.OC + o) * npx + q % npx;
       var vj = v[j];
-      if ((EPILOGUE & 4u) != 0u) { vj += f32(vec4<X>(residual[at]).x); }
+      if ((EPILOGUE & 4u) != 0u) { vj += from_YV(residual[at]).x; }
       y[at] = to_YV(vec4f(vj));
     }
   }

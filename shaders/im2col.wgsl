@@ -2,7 +2,8 @@
 //   cols[b, k, p] = x[b, ic, oy * strideY - padY + ky, ox * strideX - padX + kx]
 // with k = (ic, ky, kx) and p = (oy, ox), zero in the padding, times scale[b, ic] when HAS_SCALE.
 // Then y[b] = w [OC, K] · cols[b] [K, OH * OW] is a plain matmul. One invocation writes 4
-// consecutive pixels of one row (the op needs OH * OW to be a multiple of 4): one vector store.
+// consecutive pixels of one row (the op needs OH * OW to be a multiple of 4): one vector store
+// (CV: 4 values, kernel.ts's vectorType).
 
 struct Params {
   IC: u32, H: u32, W: u32, OW: u32,
@@ -14,7 +15,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<X>;
 @group(0) @binding(2) var<storage, read> scale: array<X>;
-@group(0) @binding(3) var<storage, read_write> cols: array<vec4<X>>;
+@group(0) @binding(3) var<storage, read_write> cols: array<CV>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -36,5 +37,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (iy < p.H && ix < p.W) { v[j] = f32(x[plane + iy * p.W + ix]); }
   }
   if (HAS_SCALE) { v *= f32(scale[b * p.IC + ic]); }
-  cols[i] = vec4<X>(v);
+  cols[i] = to_CV(v);
 }

@@ -5,7 +5,7 @@
 // are just strides. C is dense [batch, M, N].
 //
 // Vector loads (each needs the vector's dimension and the operand's batch strides to be multiples
-// of 4; the operand is then bound as a vec4<X> array, AV or BV, else as X and read through the
+// of 4; the operand is then bound as an array of 4-value vectors, AV or BV, else as X and read through the
 // strides):
 // - A_V: A stored [M, K]; a row's 4 consecutive k come in one load.
 // - B_T: B stored [N, K] (nn.Linear's weights); a column's 4 consecutive k come in one load.
@@ -61,24 +61,24 @@ fn batchOffsets(batch: u32) -> vec2u {
 
 // A(row, k .. k+3) for the row starting at `rowStart`; zero past K (so B needs no K check).
 fn loadA(rowStart: u32, k: u32) -> vec4f {
-  if (A_V) { return vec4f(vec4<X>(a[(rowStart + k) / 4u])); }
+  if (A_V) { return from_AV(a[(rowStart + k) / 4u]); }
   var v = vec4f();
   for (var s = 0u; s < 4u; s++) {
     let kk = k + s;
-    v[s] = select(0.0, f32(vec4<X>(a[rowStart + min(kk, p.K - 1u) * p.sak]).x), kk < p.K);
+    v[s] = select(0.0, from_AV(a[rowStart + min(kk, p.K - 1u) * p.sak]).x, kk < p.K);
   }
   return v;
 }
 
 // B(k .. k+3, n .. n+3) for this invocation's 4 columns (`cols`: their offsets, clamped to the
-// matrix), as 4 rows of k. `vec4<X>(b[i])` reads a BV of either kind: in the branch that does
+// matrix), as 4 rows of k. `from_BV(b[i])` reads a BV of either kind: in the branch that does
 // not run, it splats a scalar or passes a vector through, so all branches type-check.
 fn loadB(bStart: u32, k: u32, cols: vec4u) -> array<vec4f, 4> {
   if (B_T) {
-    let c0 = vec4f(vec4<X>(b[(bStart + cols.x + k) / 4u]));
-    let c1 = vec4f(vec4<X>(b[(bStart + cols.y + k) / 4u]));
-    let c2 = vec4f(vec4<X>(b[(bStart + cols.z + k) / 4u]));
-    let c3 = vec4f(vec4<X>(b[(bStart + cols.w + k) / 4u]));
+    let c0 = from_BV(b[(bStart + cols.x + k) / 4u]);
+    let c1 = from_BV(b[(bStart + cols.y + k) / 4u]);
+    let c2 = from_BV(b[(bStart + cols.z + k) / 4u]);
+    let c3 = from_BV(b[(bStart + cols.w + k) / 4u]);
     // The 4x4 transpose costs nothing on a SIMD-per-component (SoA) target.
     return array<vec4f, 4>(vec4f(c0.x, c1.x, c2.x, c3.x), vec4f(c0.y, c1.y, c2.y, c3.y), vec4f(c0.z, c1.z, c2.z, c3.z), vec4f(c0.w, c1.w, c2.w, c3.w));
   }
@@ -88,8 +88,8 @@ fn loadB(bStart: u32, k: u32, cols: vec4u) -> array<vec4f, 4> {
 // B(k, n .. n+3); zero-padded A makes k past K harmless (clamped here).
 fn loadBRow(bStart: u32, k: u32, cols: vec4u) -> vec4f {
   let row = bStart + min(k, p.K - 1u) * p.sbk;
-  if (B_V) { return vec4f(vec4<X>(b[(row + cols.x) / 4u])); }
-  return vec4f(f32(vec4<X>(b[row + cols.x]).x), f32(vec4<X>(b[row + cols.y]).x), f32(vec4<X>(b[row + cols.z]).x), f32(vec4<X>(b[row + cols.w]).x));
+  if (B_V) { return from_BV(b[(row + cols.x) / 4u]); }
+  return vec4f(from_BV(b[row + cols.x]).x, from_BV(b[row + cols.y]).x, from_BV(b[row + cols.z]).x, from_BV(b[row + cols.w]).x);
 }
 
 // acc + sum over s of a[s] * bs[s]: one row's update for 4 steps of k.

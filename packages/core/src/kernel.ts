@@ -4,12 +4,25 @@ import { shaderSource } from './shaders.ts';
 /** Constants baked into a kernel's WGSL: integers become `u32`, booleans `bool`. */
 export type KernelConsts = Readonly<Record<string, number | boolean>>;
 
-/** A type a kernel's alias can name: a storage dtype, or 4 of them (for vectorised loads). */
-export type KernelType = DType | `vec4<${DType}>`;
+/**
+ * A type a kernel's alias can name: a storage dtype, 4 of them (for vectorised loads), or
+ * `vec2<u32>`: 4 float16 values packed in pairs (see `vectorType`).
+ */
+export type KernelType = DType | `vec4<${DType}>` | 'vec2<u32>';
 
 /** The alias type of a binding read as `dtype` elements, or as 4 of them at a time when `vec4`. */
 export function storageType(dtype: DType, vec4: boolean): KernelType {
   return vec4 ? `vec4<${dtype}>` : dtype;
+}
+
+/**
+ * Like `storageType`, for bindings a kernel reads and writes only through `from_NAME` and
+ * `to_NAME` (see `kernelSource`): 4 float16 values are a `vec2<u32>`, two packed pairs, because
+ * lavapipe loads and stores a vector one component at a time per invocation (a loop with a
+ * bounds check each), so 4 halves cost 4 component loads as `vec4<f16>` and 2 as `vec2<u32>`.
+ */
+export function vectorType(dtype: DType, vec4: boolean): KernelType {
+  return vec4 && dtype === 'f16' ? 'vec2<u32>' : storageType(dtype, vec4);
 }
 
 /** What identifies one compiled pipeline: a shader file, its type aliases and constants. */
@@ -36,10 +49,11 @@ interface Compiled {
  * Builds the WGSL for a key: `enable f16;` when needed, one `alias` per type, one `const` per
  * constant, then the shader file. Kernels stay pure functions of these.
  *
- * A shader that calls `to_NAME(v)` for a type alias NAME also gets that function: the `vec4f` v
- * as NAME, whole when NAME is a vec4 type and its first component when NAME is a scalar. It lets
- * one source store through a binding that is vec4 or scalar per launch (like `vec4<X>(a[i])` for
- * loads): the branch for the other kind never runs, but must still type-check.
+ * A shader that calls `to_NAME(v)` or `from_NAME(e)` for a type alias NAME also gets that function:
+ * `to_NAME` gives the `vec4f` v as NAME (whole when NAME holds 4 values, its first component when
+ * NAME is a scalar), `from_NAME` an element of NAME as a `vec4f` (a scalar splatted). They let one
+ * source read and write a binding that is vector or scalar per launch, and hide `vec2<u32>`'s
+ * packing: the branch for the other kind never runs, but must still type-check.
  */
 export function kernelSource(key: KernelKey): string {
   const lines: string[] = [];
@@ -49,7 +63,8 @@ export function kernelSource(key: KernelKey): string {
   if (key.subgroups) lines.push('enable subgroups;');
   for (const [name, t] of types) lines.push(`alias ${name} = ${t};`);
   for (const [name, t] of types) {
-    if (body.includes(`to_${name}(`)) lines.push(`fn to_${name}(v: vec4f) -> ${name} { return ${name}(${t.startsWith('vec4') ? 'v' : 'v.x'}); }`);
+    if (body.includes(`to_${name}(`)) lines.push(`fn to_${name}(v: vec4f) -> ${name} { return ${convertTo(name, t)}; }`);
+    if (body.includes(`from_${name}(`)) lines.push(`fn from_${name}(e: ${name}) -> vec4f { return ${convertFrom(t)}; }`);
   }
   for (const [name, v] of Object.entries(key.consts ?? {})) {
     if (typeof v === 'boolean') lines.push(`const ${name}: bool = ${v};`);
@@ -57,6 +72,18 @@ export function kernelSource(key: KernelKey): string {
     else throw new RangeError(`kernel ${key.shader}: constant ${name}=${v} is not a u32 (pass floats as params)`);
   }
   return `${lines.join('\n')}\n${body}`;
+}
+
+/** WGSL for `to_NAME`'s body: the vec4f `v` as alias `name` of type `t`. */
+function convertTo(name: string, t: KernelType): string {
+  if (t === 'vec2<u32>') return 'vec2u(pack2x16float(v.xy), pack2x16float(v.zw))';
+  return `${name}(${t.startsWith('vec4') ? 'v' : 'v.x'})`;
+}
+
+/** WGSL for `from_NAME`'s body: element `e` of type `t` as a vec4f. */
+function convertFrom(t: KernelType): string {
+  if (t === 'vec2<u32>') return 'vec4f(unpack2x16float(e.x), unpack2x16float(e.y))';
+  return t.startsWith('vec4') ? 'vec4f(e)' : 'vec4f(f32(e))';
 }
 
 function cacheKey(key: KernelKey): string {

@@ -1,7 +1,7 @@
 import { hasSubgroups, type Device, type KernelLaunch } from '../device.ts';
 import { BYTES } from '../dtype.ts';
 import { ShapeError, fmt } from '../errors.ts';
-import { Params, grid, storageType, type KernelConsts } from '../kernel.ts';
+import { Params, grid, vectorType, type KernelConsts } from '../kernel.ts';
 import { sameShape } from '../shape.ts';
 import { empty, zeros, type Tensor } from '../tensor.ts';
 import type { Tunable } from '../tuning.ts';
@@ -149,7 +149,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   }
   const launch: KernelLaunch = {
     shader: subgroup ? 'conv2d' : 'conv2d_naive',
-    types: subgroup ? { X: x.dtype, XV: storageType(x.dtype, vecX), WV: storageType(x.dtype, vecW), YV: storageType(x.dtype, vecY) } : { X: x.dtype },
+    types: subgroup ? { X: x.dtype, XV: vectorType(x.dtype, vecX), WV: vectorType(x.dtype, vecW), YV: vectorType(x.dtype, vecY) } : { X: x.dtype },
     consts,
     // Absent optional inputs are bound to x (never read: their flag or constant is off).
     inputs: [x, weight, bias ?? x, residual ?? x, inputScale ?? x],
@@ -298,7 +298,7 @@ function explicitGemm(
       const quads = batch * K * (npx / 4);
       device.run({
         shader: 'im2col',
-        types: { X: x.dtype },
+        types: { X: x.dtype, CV: vectorType(x.dtype, true) },
         consts: { KH, KW, HAS_SCALE: o.inputScale !== undefined },
         inputs: [x, o.inputScale ?? x],
         outputs: [cols],

@@ -1,7 +1,7 @@
 import { hasSubgroups, type Device, type KernelLaunch } from '../device.ts';
 import { BYTES } from '../dtype.ts';
 import { ShapeError, fmt } from '../errors.ts';
-import { Params, storageType } from '../kernel.ts';
+import { Params, vectorType } from '../kernel.ts';
 import { broadcastShapes, broadcastStrides, numel } from '../shape.ts';
 import { empty, type Tensor } from '../tensor.ts';
 import { defineVariants, pickVariant } from '../variants.ts';
@@ -136,7 +136,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     const count = Math.min(MAX_GROUPS, batches - first);
     const launch: KernelLaunch = {
       shader: subgroup ? 'matmul' : 'matmul_naive',
-      types: subgroup ? { X: a.dtype, AV: storageType(a.dtype, vecA), BV: storageType(a.dtype, vecBT || vecBV), CV: storageType(a.dtype, vecC) } : { X: a.dtype },
+      types: subgroup ? { X: a.dtype, AV: vectorType(a.dtype, vecA), BV: vectorType(a.dtype, vecBT || vecBV), CV: vectorType(a.dtype, vecC) } : { X: a.dtype },
       consts: subgroup ? { ROWS: rows, A_V: vecA, B_T: vecBT, B_V: vecBV, C_V: vecC, BIAS_ROWS: bias !== undefined && biasPerRow } : undefined,
       inputs: [a, b, bias ?? a],
       outputs: [out],
