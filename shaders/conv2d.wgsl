@@ -6,7 +6,7 @@
 // Needs `enable subgroups;` (ops/conv2d.ts adds it) and subgroups of at least 8 invocations.
 //
 // Same scheme as matmul.wgsl (see the reasoning there): one workgroup = one subgroup of 8
-// invocations computes CHANNELS (16 or 32) output channels x 32 output pixels, counted across the
+// invocations computes CHANNELS (8, 16 or 32) output channels x 32 output pixels, counted across the
 // batch (so small images, e.g. 4x4 at batch 2, still fill the tile and read the weights once);
 // invocation l owns pixels p0 + 4l .. p0 + 4l + 3 and gathers their input values itself; the
 // channels' weights are loaded one channel per invocation (o0 + l, o0 + 8 + l, ...) and shared
@@ -122,7 +122,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let wRow2 = min(o0 + 16u + lane, p.OC - 1u) * p.K;
   let wRow3 = min(o0 + 24u + lane, p.OC - 1u) * p.K;
 
-  // Channels 16-31 exist only when CHANNELS = 32; the compiler drops them (and their loads) otherwise.
+  // Channels 8-15 exist only from CHANNELS = 16, channels 16-31 only at CHANNELS = 32; the compiler
+  // drops the others (and their loads).
   var acc0 = vec4f(); var acc1 = vec4f(); var acc2 = vec4f(); var acc3 = vec4f();
   var acc4 = vec4f(); var acc5 = vec4f(); var acc6 = vec4f(); var acc7 = vec4f();
   var acc8 = vec4f(); var acc9 = vec4f(); var acc10 = vec4f(); var acc11 = vec4f();
@@ -149,14 +150,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     acc5 = rank4(acc5, subgroupBroadcast(w0, 5u), x0, x1, x2, x3);
     acc6 = rank4(acc6, subgroupBroadcast(w0, 6u), x0, x1, x2, x3);
     acc7 = rank4(acc7, subgroupBroadcast(w0, 7u), x0, x1, x2, x3);
-    acc8 = rank4(acc8, subgroupBroadcast(w1, 0u), x0, x1, x2, x3);
-    acc9 = rank4(acc9, subgroupBroadcast(w1, 1u), x0, x1, x2, x3);
-    acc10 = rank4(acc10, subgroupBroadcast(w1, 2u), x0, x1, x2, x3);
-    acc11 = rank4(acc11, subgroupBroadcast(w1, 3u), x0, x1, x2, x3);
-    acc12 = rank4(acc12, subgroupBroadcast(w1, 4u), x0, x1, x2, x3);
-    acc13 = rank4(acc13, subgroupBroadcast(w1, 5u), x0, x1, x2, x3);
-    acc14 = rank4(acc14, subgroupBroadcast(w1, 6u), x0, x1, x2, x3);
-    acc15 = rank4(acc15, subgroupBroadcast(w1, 7u), x0, x1, x2, x3);
+    if (CHANNELS >= 16u) {
+      acc8 = rank4(acc8, subgroupBroadcast(w1, 0u), x0, x1, x2, x3);
+      acc9 = rank4(acc9, subgroupBroadcast(w1, 1u), x0, x1, x2, x3);
+      acc10 = rank4(acc10, subgroupBroadcast(w1, 2u), x0, x1, x2, x3);
+      acc11 = rank4(acc11, subgroupBroadcast(w1, 3u), x0, x1, x2, x3);
+      acc12 = rank4(acc12, subgroupBroadcast(w1, 4u), x0, x1, x2, x3);
+      acc13 = rank4(acc13, subgroupBroadcast(w1, 5u), x0, x1, x2, x3);
+      acc14 = rank4(acc14, subgroupBroadcast(w1, 6u), x0, x1, x2, x3);
+      acc15 = rank4(acc15, subgroupBroadcast(w1, 7u), x0, x1, x2, x3);
+    }
     if (CHANNELS == 32u) {
       acc16 = rank4(acc16, subgroupBroadcast(w2, 0u), x0, x1, x2, x3);
       acc17 = rank4(acc17, subgroupBroadcast(w2, 1u), x0, x1, x2, x3);
@@ -192,7 +195,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   // One loop over the channels, not unrolled copies: the epilogue's per-invocation memory
   // accesses are what makes llvmpipe's code large, and compile time grows with it (10x here).
   let lo = array<vec4f, 16>(acc0 + subgroupBroadcast(bias0, 0u), acc1 + subgroupBroadcast(bias0, 1u), acc2 + subgroupBroadcast(bias0, 2u), acc3 + subgroupBroadcast(bias0, 3u), acc4 + subgroupBroadcast(bias0, 4u), acc5 + subgroupBroadcast(bias0, 5u), acc6 + subgroupBroadcast(bias0, 6u), acc7 + subgroupBroadcast(bias0, 7u), acc8 + subgroupBroadcast(bias1, 0u), acc9 + subgroupBroadcast(bias1, 1u), acc10 + subgroupBroadcast(bias1, 2u), acc11 + subgroupBroadcast(bias1, 3u), acc12 + subgroupBroadcast(bias1, 4u), acc13 + subgroupBroadcast(bias1, 5u), acc14 + subgroupBroadcast(bias1, 6u), acc15 + subgroupBroadcast(bias1, 7u));
-  for (var i = 0u; i < min(16u, p.OC - o0); i++) {
+  for (var i = 0u; i < min(min(CHANNELS, 16u), p.OC - o0); i++) {
     store(o0 + i, p0, lo[i]);
   }
   if (CHANNELS == 32u && p.OC > o0 + 16u) {

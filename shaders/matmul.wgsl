@@ -17,7 +17,7 @@
 // a reload of the buffer's base and size, and a bounds check per component: ~30 instructions per
 // vec4 load per lane, against 2 per 8-wide multiply-add (lavapipe emits fma() unfused). Loads,
 // not FMAs, bound the speed, so each loaded value must feed many FMAs. One workgroup is one
-// subgroup of 8 invocations and computes a ROWS x 32 tile of C (ROWS = 16 or 32). Invocation l
+// subgroup of 8 invocations and computes a ROWS x 32 tile of C (ROWS = 8, 16 or 32). Invocation l
 // owns the 4 columns n0 + 4l .. n0 + 4l + 3 and loads them from B itself; the rows of A are loaded
 // one row per invocation (rows l, 8 + l, ...) and handed to every invocation with
 // subgroupBroadcast, a register shuffle instead of 8 loads. K is walked 4 at a time and each
@@ -126,7 +126,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
   let aRow2 = off.x + min(m0 + 16u + lane, p.M - 1u) * p.sam;
   let aRow3 = off.x + min(m0 + 24u + lane, p.M - 1u) * p.sam;
 
-  // Rows 16-31 exist only when ROWS = 32; the compiler drops them (and their loads) otherwise.
+  // Rows 8-15 exist only from ROWS = 16, rows 16-31 only at ROWS = 32; the compiler drops the
+  // others (and their loads).
   var acc0 = vec4f(); var acc1 = vec4f(); var acc2 = vec4f(); var acc3 = vec4f();
   var acc4 = vec4f(); var acc5 = vec4f(); var acc6 = vec4f(); var acc7 = vec4f();
   var acc8 = vec4f(); var acc9 = vec4f(); var acc10 = vec4f(); var acc11 = vec4f();
@@ -137,8 +138,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
   var acc28 = vec4f(); var acc29 = vec4f(); var acc30 = vec4f(); var acc31 = vec4f();
   for (var k = 0u; k < p.K; k += 4u) {
     let a0 = loadA(aRow0, k);
+    // Unused (and dropped) at ROWS = 8, and a2, a3 below ROWS = 32.
     let a1 = loadA(aRow1, k);
-    // Unused (and dropped) when ROWS = 16.
     let a2 = loadA(aRow2, k);
     let a3 = loadA(aRow3, k);
     let bk = loadB(off.y, k, cols);
@@ -154,14 +155,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
     acc5 = rank4(acc5, subgroupBroadcast(a0, 5u), b0, b1, b2, b3);
     acc6 = rank4(acc6, subgroupBroadcast(a0, 6u), b0, b1, b2, b3);
     acc7 = rank4(acc7, subgroupBroadcast(a0, 7u), b0, b1, b2, b3);
-    acc8 = rank4(acc8, subgroupBroadcast(a1, 0u), b0, b1, b2, b3);
-    acc9 = rank4(acc9, subgroupBroadcast(a1, 1u), b0, b1, b2, b3);
-    acc10 = rank4(acc10, subgroupBroadcast(a1, 2u), b0, b1, b2, b3);
-    acc11 = rank4(acc11, subgroupBroadcast(a1, 3u), b0, b1, b2, b3);
-    acc12 = rank4(acc12, subgroupBroadcast(a1, 4u), b0, b1, b2, b3);
-    acc13 = rank4(acc13, subgroupBroadcast(a1, 5u), b0, b1, b2, b3);
-    acc14 = rank4(acc14, subgroupBroadcast(a1, 6u), b0, b1, b2, b3);
-    acc15 = rank4(acc15, subgroupBroadcast(a1, 7u), b0, b1, b2, b3);
+    if (ROWS >= 16u) {
+      acc8 = rank4(acc8, subgroupBroadcast(a1, 0u), b0, b1, b2, b3);
+      acc9 = rank4(acc9, subgroupBroadcast(a1, 1u), b0, b1, b2, b3);
+      acc10 = rank4(acc10, subgroupBroadcast(a1, 2u), b0, b1, b2, b3);
+      acc11 = rank4(acc11, subgroupBroadcast(a1, 3u), b0, b1, b2, b3);
+      acc12 = rank4(acc12, subgroupBroadcast(a1, 4u), b0, b1, b2, b3);
+      acc13 = rank4(acc13, subgroupBroadcast(a1, 5u), b0, b1, b2, b3);
+      acc14 = rank4(acc14, subgroupBroadcast(a1, 6u), b0, b1, b2, b3);
+      acc15 = rank4(acc15, subgroupBroadcast(a1, 7u), b0, b1, b2, b3);
+    }
     if (ROWS == 32u) {
       acc16 = rank4(acc16, subgroupBroadcast(a2, 0u), b0, b1, b2, b3);
       acc17 = rank4(acc17, subgroupBroadcast(a2, 1u), b0, b1, b2, b3);
@@ -191,7 +194,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
   // One loop over the rows, not unrolled copies: the epilogue's per-invocation memory accesses
   // are what makes llvmpipe's code large, and compile time grows with it (10x here).
   let lo = array<vec4f, 16>(acc0 + bv, acc1 + bv, acc2 + bv, acc3 + bv, acc4 + bv, acc5 + bv, acc6 + bv, acc7 + bv, acc8 + bv, acc9 + bv, acc10 + bv, acc11 + bv, acc12 + bv, acc13 + bv, acc14 + bv, acc15 + bv);
-  for (var i = 0u; i < min(16u, p.M - m0); i++) {
+  for (var i = 0u; i < min(min(ROWS, 16u), p.M - m0); i++) {
     store(m0 + i, n0, cBatch, lo[i]);
   }
   if (ROWS == 32u && p.M > m0 + 16u) {
