@@ -34,7 +34,6 @@ struct Params {
   d4: u32,
 }
 
-alias T4 = vec4<T>;
 const D4 = D / 4u;
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -66,7 +65,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   for (var r = 0u; r < ROWS; r++) {
     let base = (b * p.lq + min(first + r, p.lq - 1u)) * width4 + h * D4;
     for (var c = 0u; c < p.d4; c++) {
-      qs[r][c] = vec4f(q[base + c]) * p.scale2;
+      qs[r][c] = from_T4(q[base + c]) * p.scale2;
       acc[r][c] = vec4f();
     }
     m[r] = NO_SCORE;
@@ -86,7 +85,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     var s = array<array<f32, KEYS>, ROWS>();
     for (var c = 0u; c < D4; c++) {
       for (var t = 0u; t < KEYS; t++) {
-        let kc = vec4f(k[kbase[t] + c]);
+        let kc = from_T4(k[kbase[t] + c]);
         for (var r = 0u; r < ROWS; r++) { s[r][t] += dot(qs[r][c], kc); }
       }
     }
@@ -114,7 +113,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     for (var c = 0u; c < D4; c++) {
       var pv = array<vec4f, ROWS>();
       for (var t = 0u; t < KEYS; t++) {
-        let vc = vec4f(v[kbase[t] + c]);
+        let vc = from_T4(v[kbase[t] + c]);
         for (var r = 0u; r < ROWS; r++) { pv[r] += s[r][t] * vc; }
       }
       for (var r = 0u; r < ROWS; r++) { acc[r][c] = acc[r][c] * corr[r] + pv[r]; }
@@ -126,7 +125,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (row < p.lq) {
       let inv = 1.0 / l[r];
       let base = (b * p.lq + row) * width4 + h * D4;
-      for (var c = 0u; c < p.d4; c++) { out[base + c] = T4(acc[r][c] * inv); }
+      for (var c = 0u; c < p.d4; c++) { out[base + c] = to_T4(acc[r][c] * inv); }
     }
   }
 }

@@ -28,7 +28,6 @@ struct Params {
   d4: u32,
 }
 
-alias T4 = vec4<T>;
 const D4 = D / 4u;
 const LANES = 8u;
 
@@ -62,7 +61,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   for (var r = 0u; r < ROWS; r++) {
     let base = (b * p.lq + min(first + r, p.lq - 1u)) * width4 + h * D4;
     for (var c = 0u; c < p.d4; c++) {
-      qs[r][c] = vec4f(q[base + c]) * p.scale2;
+      qs[r][c] = from_T4(q[base + c]) * p.scale2;
       acc[r][c] = vec4f();
     }
     m[r] = NO_SCORE;
@@ -77,7 +76,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     // This invocation's key (past the end: the last key again, masked below).
     let mine = (b * p.lk + min(j0 + lid, key_end - 1u)) * width4 + h * D4;
     var kr: array<vec4f, D4>;
-    for (var c = 0u; c < D4; c++) { kr[c] = vec4f(k[mine + c]); }
+    for (var c = 0u; c < D4; c++) { kr[c] = from_T4(k[mine + c]); }
 
     // s[r][t]: score of row r against key j0 + t.
     var s: array<array<f32, LANES>, ROWS>;
@@ -113,7 +112,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
 
     var vr: array<vec4f, D4>;
-    for (var c = 0u; c < D4; c++) { vr[c] = vec4f(v[mine + c]); }
+    for (var c = 0u; c < D4; c++) { vr[c] = from_T4(v[mine + c]); }
     for (var t = 0u; t < LANES; t++) {
       var pt: array<f32, ROWS>;
       for (var r = 0u; r < ROWS; r++) { pt[r] = s[r][t]; }
@@ -129,7 +128,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (valid && row < p.lq) {
       let inv = 1.0 / l[r];
       let base = (b * p.lq + row) * width4 + h * D4;
-      for (var c = 0u; c < p.d4; c++) { out[base + c] = T4(acc[r][c] * inv); }
+      for (var c = 0u; c < p.d4; c++) { out[base + c] = to_T4(acc[r][c] * inv); }
     }
   }
 }

@@ -1,6 +1,6 @@
 import { hasSubgroups, type Device, type KernelLaunch } from '../device.ts';
 import { ShapeError, fmt } from '../errors.ts';
-import { Params, grid } from '../kernel.ts';
+import { Params, grid, vectorType } from '../kernel.ts';
 import { empty, type Tensor } from '../tensor.ts';
 import { defineVariants, pickVariant } from '../variants.ts';
 import { checkInputs, checkRank, checkSameDType } from './check.ts';
@@ -109,7 +109,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const tiles = Math.ceil(lq / rowsPerWorkgroup);
   const launch: KernelLaunch = {
     shader: subgroup ? 'attention_subgroup' : 'attention',
-    types,
+    types: { ...types, T4: vectorType(q.dtype, true) },
     consts: subgroup ? { D: d, ROWS: SUBGROUP_ROWS, CAUSAL: causal } : { D: d, ...BLOCKED, CAUSAL: causal },
     inputs: [q, k, v],
     outputs: [out],
