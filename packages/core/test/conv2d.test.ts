@@ -123,10 +123,13 @@ for (const { variant, device: getDevice } of variantDevices(ops.CONV2D_VARIANTS)
       await check(device, variant, { x: [2, 16, 8, 8], w: [24, 16, 1, 1] }, all, 'f16');
     });
 
-    it('tiles 32 output channels at a time from 128 output channels', async (ctx) => {
+    it('tiles 8, 16 or 32 output channels at a time by their count', async (ctx) => {
       const device = await getDevice();
       if (!device) return ctx.skip();
       const all = { bias: true, silu: true, residual: true, scale: true };
+      // 8-channel tiles (5 channels), 16 (40: 32-channel tiles would pad to 64), 32 (below).
+      await check(device, variant, { x: [2, 6, 5, 8], w: [5, 6, 3, 3], padding: 1 }, all);
+      await check(device, variant, { x: [1, 6, 6, 6], w: [40, 6, 3, 3], padding: 1 }, all, 'f16');
       // 150 channels: the last 32-channel tile holds 22, so both of its halves are partly stored.
       await check(device, variant, { x: [2, 6, 5, 7], w: [150, 6, 3, 3], padding: 1 }, all);
       await check(device, variant, { x: [1, 12, 4, 4], w: [130, 12, 1, 1] }, all, 'f16');

@@ -87,9 +87,15 @@ for (const { variant, device: getDevice } of variantDevices(ops.MATMUL_VARIANTS)
       await check(device, variant, [2, 9, 4], [2, 3, 4], { transposeB: true }, 'f16');
     });
 
-    it('reads [K, N] B 4 columns at a time when N is a multiple of 4, and tiles of 32 rows when M >= 128', async (ctx) => {
+    it('reads [K, N] B 4 columns at a time when N is a multiple of 4, and tiles of 8, 16 or 32 rows by M', async (ctx) => {
       const device = await getDevice();
       if (!device) return ctx.skip();
+      // 8-row tiles (M = 2, 7), 16 (M = 40: 32-row tiles would pad to 64), 32 (M = 77: the last
+      // tile holds 13 rows, all in its first half).
+      await check(device, variant, [2, 44], [44, 40], { bias: true }, 'f16');
+      await check(device, variant, [7, 12], [20, 12], { transposeB: true });
+      await check(device, variant, [40, 16], [16, 12]);
+      await check(device, variant, [77, 24], [24, 36], { bias: true });
       // M = 150: the last 32-row tile holds 22 rows, so both of its halves are partly stored.
       await check(device, variant, [150, 20], [20, 36], { bias: true });
       await check(device, variant, [133, 9], [9, 4]);
