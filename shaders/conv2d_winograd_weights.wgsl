@@ -3,33 +3,63 @@
 // right-hand operands of the 16 GEMMs, stored [N, K] like nn.Linear's weights: the GEMM then
 // reads 4 k per load (matmul.wgsl's B_T), +10-25 % on lavapipe over u[ξν][ic][oc].
 //   G = [1, 0, 0; 1/2, 1/2, 1/2; 1/2, -1/2, 1/2; 0, 0, 1]
+//
+// QUADS (IC a multiple of 4): an invocation transforms the filters of 4 consecutive input
+// channels, which are 36 consecutive weights (9 vector loads, WV), and stores each of the 16
+// values for all 4 as one vec4 (UV): lavapipe loads and stores one component per invocation at a
+// time, with a per-access cost, so this takes 25 accesses per 4 filters where one filter took 25.
 
 struct Params { IC: u32, OC: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> w: array<X>;
-@group(0) @binding(2) var<storage, read_write> u: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<WV>;
+@group(0) @binding(2) var<storage, read_write> u: array<UV>;
 
 // G·v for a 3-vector v (one column or row of the filter).
 fn g3(v: vec3f) -> vec4f {
   return vec4f(v.x, 0.5 * (v.x + v.y + v.z), 0.5 * (v.x - v.y + v.z), v.z);
 }
 
+// U = G g Gᵀ for the filter with rows r0, r1, r2, as its 4 rows: G g (4 rows of 3), then each
+// row times Gᵀ.
+fn transform(r0: vec3f, r1: vec3f, r2: vec3f) -> array<vec4f, 4> {
+  return array<vec4f, 4>(g3(r0), g3(0.5 * (r0 + r1 + r2)), g3(0.5 * (r0 - r1 + r2)), g3(r2));
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 64u + lid; // oc * IC + ic
-  if (i >= p.OC * p.IC) { return; }
-  var rows: array<vec3f, 3>;
-  for (var r = 0u; r < 3u; r++) {
-    rows[r] = vec3f(f32(w[i * 9u + r * 3u]), f32(w[i * 9u + r * 3u + 1u]), f32(w[i * 9u + r * 3u + 2u]));
-  }
-  // G g: 4 rows of 3; then each row times Gᵀ gives the 4 values of one row of U.
-  let gg = array<vec3f, 4>(rows[0], 0.5 * (rows[0] + rows[1] + rows[2]), 0.5 * (rows[0] - rows[1] + rows[2]), rows[2]);
+  let i = (wid.x + wid.y * nwg.x) * 64u + lid; // oc * IC + ic, or its quarter with QUADS
   let plane = p.IC * p.OC;
+  if (QUADS) {
+    if (i >= plane / 4u) { return; }
+    let e0 = from_WV(w[i * 9u]);
+    let e1 = from_WV(w[i * 9u + 1u]);
+    let e2 = from_WV(w[i * 9u + 2u]);
+    let e3 = from_WV(w[i * 9u + 3u]);
+    let e4 = from_WV(w[i * 9u + 4u]);
+    let e5 = from_WV(w[i * 9u + 5u]);
+    let e6 = from_WV(w[i * 9u + 6u]);
+    let e7 = from_WV(w[i * 9u + 7u]);
+    let e8 = from_WV(w[i * 9u + 8u]);
+    let f0 = transform(e0.xyz, vec3f(e0.w, e1.xy), vec3f(e1.zw, e2.x));
+    let f1 = transform(e2.yzw, e3.xyz, vec3f(e3.w, e4.xy));
+    let f2 = transform(vec3f(e4.zw, e5.x), e5.yzw, e6.xyz);
+    let f3 = transform(vec3f(e6.w, e7.xy), vec3f(e7.zw, e8.x), e8.yzw);
+    for (var xi = 0u; xi < 4u; xi++) {
+      for (var nu = 0u; nu < 4u; nu++) {
+        u[((xi * 4u + nu) * plane) / 4u + i] = to_UV(vec4f(f0[xi][nu], f1[xi][nu], f2[xi][nu], f3[xi][nu]));
+      }
+    }
+    return;
+  }
+  if (i >= plane) { return; }
+  let g0 = vec3f(from_WV(w[i * 9u]).x, from_WV(w[i * 9u + 1u]).x, from_WV(w[i * 9u + 2u]).x);
+  let g1 = vec3f(from_WV(w[i * 9u + 3u]).x, from_WV(w[i * 9u + 4u]).x, from_WV(w[i * 9u + 5u]).x);
+  let g2 = vec3f(from_WV(w[i * 9u + 6u]).x, from_WV(w[i * 9u + 7u]).x, from_WV(w[i * 9u + 8u]).x);
+  let f = transform(g0, g1, g2);
   for (var xi = 0u; xi < 4u; xi++) {
-    let row = g3(gg[xi]);
     for (var nu = 0u; nu < 4u; nu++) {
-      u[(xi * 4u + nu) * plane + i] = row[nu];
+      u[(xi * 4u + nu) * plane + i] = to_UV(vec4f(f[xi][nu]));
     }
   }
 }

@@ -1,7 +1,7 @@
 import { hasSubgroups, type Device, type KernelLaunch } from '../device.ts';
 import { BYTES } from '../dtype.ts';
 import { ShapeError, fmt } from '../errors.ts';
-import { Params, grid, vectorType, type KernelConsts } from '../kernel.ts';
+import { Params, grid, storageType, vectorType, type KernelConsts } from '../kernel.ts';
 import { sameShape } from '../shape.ts';
 import { empty, zeros, type Tensor } from '../tensor.ts';
 import type { Tunable } from '../tuning.ts';
@@ -335,13 +335,16 @@ function winograd(
   const types = { X: x.dtype };
   device.scope(() => {
     const u = empty(device, [16, outC, inC], 'f32');
+    // 4 input channels' filters per invocation, with vector loads and stores, where inC allows.
+    const quads = inC % 4 === 0;
     device.run({
       shader: 'conv2d_winograd_weights',
-      types,
+      types: { WV: vectorType(x.dtype, quads), UV: storageType('f32', quads) },
+      consts: { QUADS: quads },
       inputs: [weight],
       outputs: [u],
       params: new Params().u32(inC, outC).bytes(),
-      workgroups: grid(Math.ceil((inC * outC) / 64)),
+      workgroups: grid(Math.ceil((inC * outC) / (quads ? 4 : 1) / 64)),
       cost: inC * outC * (60 + 4 * (9 * BYTES[x.dtype] + 64)),
     });
     const chunk = winogradChunk(inC, outC, device.limits.maxStorageBufferBindingSize);
