@@ -6,8 +6,8 @@
 // Needs `enable subgroups;` (ops/conv2d.ts adds it) and subgroups of at least 8 invocations.
 //
 // Same scheme as matmul.wgsl (see the reasoning there): one workgroup = one subgroup of 8
-// invocations computes CHANNELS (8, 16 or 32) output channels x 32 output pixels, counted across the
-// batch (so small images, e.g. 4x4 at batch 2, still fill the tile and read the weights once);
+// invocations computes CHANNELS (8, 16 or 32) output channels x 32 output pixels, counted across
+// the batch (so small images, e.g. 4x4 at batch 2, still fill the tile and read the weights once);
 // invocation l owns pixels p0 + 4l .. p0 + 4l + 3 and gathers their input values itself; the
 // channels' weights are loaded one channel per invocation (o0 + l, o0 + 8 + l, ...) and shared
 // with subgroupBroadcast. K is walked 4 at a time with one chained update per accumulator.

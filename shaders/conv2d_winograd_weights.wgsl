@@ -26,12 +26,20 @@ fn transform(r0: vec3f, r1: vec3f, r2: vec3f) -> array<vec4f, 4> {
   return array<vec4f, 4>(g3(r0), g3(0.5 * (r0 + r1 + r2)), g3(0.5 * (r0 - r1 + r2)), g3(r2));
 }
 
+// Filters per invocation.
+const WIDTH = select(1u, 4u, QUADS);
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 64u + lid; // oc * IC + ic, or its quarter with QUADS
+  let i = (wid.x + wid.y * nwg.x) * 64u + lid; // (oc * IC + ic) / WIDTH
   let plane = p.IC * p.OC;
+  if (i >= plane / WIDTH) { return; }
+  // The transformed filters of this invocation (one without QUADS: f1-f3 stay unused).
+  var f0: array<vec4f, 4>;
+  var f1: array<vec4f, 4>;
+  var f2: array<vec4f, 4>;
+  var f3: array<vec4f, 4>;
   if (QUADS) {
-    if (i >= plane / 4u) { return; }
     let e0 = from_WV(w[i * 9u]);
     let e1 = from_WV(w[i * 9u + 1u]);
     let e2 = from_WV(w[i * 9u + 2u]);
@@ -41,25 +49,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let e6 = from_WV(w[i * 9u + 6u]);
     let e7 = from_WV(w[i * 9u + 7u]);
     let e8 = from_WV(w[i * 9u + 8u]);
-    let f0 = transform(e0.xyz, vec3f(e0.w, e1.xy), vec3f(e1.zw, e2.x));
-    let f1 = transform(e2.yzw, e3.xyz, vec3f(e3.w, e4.xy));
-    let f2 = transform(vec3f(e4.zw, e5.x), e5.yzw, e6.xyz);
-    let f3 = transform(vec3f(e6.w, e7.xy), vec3f(e7.zw, e8.x), e8.yzw);
-    for (var xi = 0u; xi < 4u; xi++) {
-      for (var nu = 0u; nu < 4u; nu++) {
-        u[((xi * 4u + nu) * plane) / 4u + i] = to_UV(vec4f(f0[xi][nu], f1[xi][nu], f2[xi][nu], f3[xi][nu]));
-      }
-    }
-    return;
+    f0 = transform(e0.xyz, vec3f(e0.w, e1.xy), vec3f(e1.zw, e2.x));
+    f1 = transform(e2.yzw, e3.xyz, vec3f(e3.w, e4.xy));
+    f2 = transform(vec3f(e4.zw, e5.x), e5.yzw, e6.xyz);
+    f3 = transform(vec3f(e6.w, e7.xy), vec3f(e7.zw, e8.x), e8.yzw);
+  } else {
+    let g0 = vec3f(from_WV(w[i * 9u]).x, from_WV(w[i * 9u + 1u]).x, from_WV(w[i * 9u + 2u]).x);
+    let g1 = vec3f(from_WV(w[i * 9u + 3u]).x, from_WV(w[i * 9u + 4u]).x, from_WV(w[i * 9u + 5u]).x);
+    let g2 = vec3f(from_WV(w[i * 9u + 6u]).x, from_WV(w[i * 9u + 7u]).x, from_WV(w[i * 9u + 8u]).x);
+    f0 = transform(g0, g1, g2);
   }
-  if (i >= plane) { return; }
-  let g0 = vec3f(from_WV(w[i * 9u]).x, from_WV(w[i * 9u + 1u]).x, from_WV(w[i * 9u + 2u]).x);
-  let g1 = vec3f(from_WV(w[i * 9u + 3u]).x, from_WV(w[i * 9u + 4u]).x, from_WV(w[i * 9u + 5u]).x);
-  let g2 = vec3f(from_WV(w[i * 9u + 6u]).x, from_WV(w[i * 9u + 7u]).x, from_WV(w[i * 9u + 8u]).x);
-  let f = transform(g0, g1, g2);
+  // to_UV keeps the first component when UV is a scalar.
   for (var xi = 0u; xi < 4u; xi++) {
     for (var nu = 0u; nu < 4u; nu++) {
-      u[(xi * 4u + nu) * plane + i] = to_UV(vec4f(f[xi][nu]));
+      u[((xi * 4u + nu) * plane) / WIDTH + i] = to_UV(vec4f(f0[xi][nu], f1[xi][nu], f2[xi][nu], f3[xi][nu]));
     }
   }
 }

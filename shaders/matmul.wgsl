@@ -5,8 +5,8 @@
 // are just strides. C is dense [batch, M, N].
 //
 // Vector loads (each needs the vector's dimension and the operand's batch strides to be multiples
-// of 4; the operand is then bound as an array of 4-value vectors, AV or BV, else as X and read through the
-// strides):
+// of 4; the operand is then bound as an array of 4-value vectors, AV or BV, kernel.ts's vectorType,
+// else as X and read through the strides):
 // - A_V: A stored [M, K]; a row's 4 consecutive k come in one load.
 // - B_T: B stored [N, K] (nn.Linear's weights); a column's 4 consecutive k come in one load.
 // - B_V: B stored [K, N]; a row's 4 consecutive columns (an invocation's own 4) come in one load.
