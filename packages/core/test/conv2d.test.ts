@@ -123,6 +123,20 @@ for (const { variant, device: getDevice } of variantDevices(ops.CONV2D_VARIANTS)
       await check(device, variant, { x: [2, 16, 8, 8], w: [24, 16, 1, 1] }, all, 'f16');
     });
 
+    it('loads 3x3 input rows as vectors on images 4 to 32 wide, with the pixels either side from the neighbouring invocations', async (ctx) => {
+      const device = await getDevice();
+      if (!device) return ctx.skip();
+      const all = { bias: true, silu: true, residual: true, scale: true };
+      for (const width of [4, 8, 16, 32]) await check(device, variant, { x: [2, 5, 3, width], w: [9, 5, 3, 3], padding: 1 }, all);
+      await check(device, variant, { x: [3, 4, 4, 4], w: [33, 4, 3, 3], padding: 1 }, all); // 48 pixels: the last tile half full
+      await check(device, variant, { x: [1, 3, 1, 8], w: [5, 3, 3, 3], padding: 1 }); // one row: top and bottom are padding
+      await check(device, variant, { x: [2, 12, 6, 8], w: [40, 12, 3, 3], padding: 1 }, all, 'f16');
+      // Not on the row path: a width of 64 (a tile is half a row), 12 (does not divide 32), padding 0.
+      await check(device, variant, { x: [1, 3, 2, 64], w: [5, 3, 3, 3], padding: 1 }, { bias: true });
+      await check(device, variant, { x: [1, 3, 5, 12], w: [5, 3, 3, 3], padding: 1 }, { bias: true });
+      await check(device, variant, { x: [1, 3, 6, 8], w: [5, 3, 3, 3] }, { bias: true });
+    });
+
     it('tiles 8, 16 or 32 output channels at a time by their count', async (ctx) => {
       const device = await getDevice();
       if (!device) return ctx.skip();

@@ -132,14 +132,17 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   }
   const subgroup = variant === 'implicit';
   // Vector loads (shaders/conv2d.wgsl): weight rows 4 k at a time when K is a multiple of 4; the
-  // input 4 pixels at a time for 1x1 stride-1 unpadded kernels when the image size is a multiple of 4.
+  // input 4 pixels at a time for 1x1 stride-1 unpadded kernels when the image size is a multiple of
+  // 4, and for 3x3 stride-1 kernels with padding 1 on narrow images (below).
   const vecW = subgroup && K % 4 === 0;
   // The output (and residual) 4 pixels at a time when the output image size is a multiple of 4
   // (and x, bound as the residual when there is none, holds one vec4).
   const vecY = subgroup && npx % 4 === 0 && (residual !== undefined || x.buffer.size >= 16);
   const vecX = subgroup && pointwise && npx % 4 === 0;
+  // 3x3 rows as vectors when a 32-pixel tile spans whole rows of a width that is a multiple of 4.
+  const rowX = subgroup && KH === 3 && KW === 3 && strideY === 1 && strideX === 1 && padY === 1 && padX === 1 && W % 4 === 0 && 32 % W === 0;
   const channels = subgroupTileRows(outC);
-  const consts: KernelConsts = { KH, KW, EPILOGUE: epilogue, HAS_SCALE: inputScale !== undefined, ...(subgroup ? { CHANNELS: channels, W_V: vecW, X_V: vecX, Y_V: vecY } : {}) };
+  const consts: KernelConsts = { KH, KW, EPILOGUE: epilogue, HAS_SCALE: inputScale !== undefined, ...(subgroup ? { CHANNELS: channels, W_V: vecW, X_V: vecX, X_ROW: rowX, Y_V: vecY } : {}) };
   // implicit: tiles of 32 pixels counted across the batch, along x then z; direct: the batch along z.
   const pixelTiles = Math.ceil((batch * npx) / 32);
   const [dx, dy] = grid(Math.ceil((outC * npx) / 64));
@@ -149,7 +152,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   }
   const launch: KernelLaunch = {
     shader: subgroup ? 'conv2d' : 'conv2d_naive',
-    types: subgroup ? { X: x.dtype, XV: vectorType(x.dtype, vecX), WV: vectorType(x.dtype, vecW), YV: vectorType(x.dtype, vecY) } : { X: x.dtype },
+    types: subgroup ? { X: x.dtype, XV: vectorType(x.dtype, vecX || rowX), WV: vectorType(x.dtype, vecW), YV: vectorType(x.dtype, vecY) } : { X: x.dtype },
     consts,
     // Absent optional inputs are bound to x (never read: their flag or constant is off).
     inputs: [x, weight, bias ?? x, residual ?? x, inputScale ?? x],
