@@ -1,9 +1,9 @@
 export * from './tokenizer/index.ts';
 export * from './config.ts';
-export { UniControlModel, type Control, type ConditionInput, type ControlConditions, type ControlSettings } from './uniControlModel.ts';
+export { UniControlModel, type Control, type ConditionInput, type ControlConditions, type ControlSettings, type PreparedControl } from './uniControlModel.ts';
 export { ClipTextEncoder } from './clip/textEncoder.ts';
 export { UNet } from './unet/unet.ts';
-export { ControlNet, type ControlInput } from './controlnet/controlNet.ts';
+export { ControlNet, type ControlCondition, type ControlInput } from './controlnet/controlNet.ts';
 export type { AdapterInput } from './controlnet/hint.ts';
 export type { Probe } from './controlnet/probe.ts';
 export { Autoencoder, type Posterior } from './vae/autoencoder.ts';

@@ -4,7 +4,7 @@ import { cast, mulScalar, openSafetensors, sliceAxis, type ByteSource, type Devi
 import { SafetensorsReader } from '@unicontrol/core';
 import { ClipTextEncoder } from './clip/textEncoder.ts';
 import { TASKS, type ControlNetVersion, type TaskName, type UniControlConfig } from './config.ts';
-import { ControlNet } from './controlnet/controlNet.ts';
+import { ControlNet, type ControlCondition, type ControlInput } from './controlnet/controlNet.ts';
 import type { Probe } from './controlnet/probe.ts';
 import { UNet } from './unet/unet.ts';
 import { Autoencoder, type Posterior } from './vae/autoencoder.ts';
@@ -39,6 +39,18 @@ export interface ControlSettings {
    * `control_scales`; extra entries are ignored (Python's zip), and one number scales all. Default 1.
    */
   scales?: number | readonly number[];
+}
+
+/**
+ * A `Control` with its condition's part of the ControlNet computed once (`prepareControl`): the
+ * task HyperNet's scales and the hint path's feature, which do not change between sampling steps.
+ * Its tensors belong to the scope that made it, like an op's output.
+ */
+export interface PreparedControl {
+  condition: ControlCondition;
+  scales: number | readonly number[];
+  /** Frees the prepared tensors. */
+  dispose(): void;
 }
 
 /**
@@ -128,9 +140,10 @@ export class UniControlModel {
   /**
    * `ControlLDM.apply_model`: ε for noisy latents `x` `[batch, 4, h, w]` at timesteps `t`
    * `[batch]` with text context `[batch, 77, hiddenSize]`; with `control`, the ControlNet's scaled
-   * residuals steer the UNet (without it, the plain UNet runs, as with `c_concat = None`).
+   * residuals steer the UNet (without it, the plain UNet runs, as with `c_concat = None`). A
+   * `PreparedControl` (made for x's batch) skips recomputing the condition's part.
    */
-  applyModel(x: Tensor, t: Tensor, context: Tensor, control?: Control, options: { version?: ControlNetVersion; probe?: Probe } = {}): Tensor {
+  applyModel(x: Tensor, t: Tensor, context: Tensor, control?: Control | PreparedControl, options: { version?: ControlNetVersion; probe?: Probe } = {}): Tensor {
     return this.device.scope(() => {
       this.checkLatent('applyModel', x);
       const [xi, ti, ci] = [this.input(x), this.input(t), this.input(context)];
@@ -140,17 +153,30 @@ export class UniControlModel {
     });
   }
 
+  /**
+   * Computes the part of the ControlNet that depends on the condition alone (same result as
+   * `applyModel` with `control`, without recomputing it every step) for latents of batch `batch`.
+   */
+  prepareControl(control: Control, batch: number, options: { version?: ControlNetVersion } = {}): PreparedControl {
+    const condition = this.device.scope(() => this.controlNet.condition(this.controlInput(control), batch, options));
+    return { condition, scales: control.scales ?? 1, dispose: () => [condition.hint, ...condition.zeroConvScales].forEach((t) => t.dispose()) };
+  }
+
   /** The ControlNet's residuals, each multiplied by its control scale. */
-  controlResiduals(x: Tensor, t: Tensor, context: Tensor, control: Control, options: { version?: ControlNetVersion; probe?: Probe } = {}): Tensor[] {
-    const conditions = 'adapters' in control ? control.adapters : [{ ...control, weight: 1 }];
-    const adapters = conditions.map((c) => ({ hint: this.input(c.hint), task: this.taskIndex(c.task), weight: c.weight ?? 1 }));
-    const outs = this.controlNet.forward(x, t, context, { adapters, taskFeature: this.input(control.taskFeature) }, options);
+  controlResiduals(x: Tensor, t: Tensor, context: Tensor, control: Control | PreparedControl, options: { version?: ControlNetVersion; probe?: Probe } = {}): Tensor[] {
+    const outs = this.controlNet.forward(x, t, context, 'condition' in control ? control.condition : this.controlInput(control), options);
     const { scales = 1 } = control;
     return outs.map((c, i) => {
       const s = typeof scales === 'number' ? scales : scales[i];
       if (s === undefined) throw new RangeError(`applyModel: ${(scales as readonly number[]).length} control scales for ${outs.length} control residuals`);
       return s === 1 ? c : mulScalar(c, s);
     });
+  }
+
+  private controlInput(control: Control): ControlInput {
+    const conditions = 'adapters' in control ? control.adapters : [{ ...control, weight: 1 }];
+    const adapters = conditions.map((c) => ({ hint: this.input(c.hint), task: this.taskIndex(c.task), weight: c.weight ?? 1 }));
+    return { adapters, taskFeature: this.input(control.taskFeature) };
   }
 
   /** Latents `[batch, zChannels, h, w]` → images `[batch, 3, 8h, 8w]` (about [−1, 1], not clamped). */

@@ -1,10 +1,11 @@
 // Multi-condition control on the tiny oracle model: several conditions mix their task adapters'
-// features by weight; weights (1, 0, …) are exactly the single task.
+// features by weight; weights (1, 0, …) are exactly the single task. A control prepared once
+// (the hint path and HyperNet scales) is exactly the control recomputed.
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDevice, openSafetensors, tensor, type Device, type Tensor } from '@unicontrol/core';
+import { concat, createDevice, openSafetensors, tensor, type Device, type Tensor } from '@unicontrol/core';
 import { UniControlModel, type Control, type ControlConditions } from '../src/index.ts';
 
 const TINY = fileURLToPath(new URL('../../../../shared/fixtures/tiny/', import.meta.url));
@@ -69,6 +70,24 @@ describe.skipIf(!HAVE_SHARED)('multi-condition control (tiny model)', () => {
     for (let i = 0; i < a.probe!.length; i++) err = Math.max(err, Math.abs(mixed.probe![i] - (0.25 * a.probe![i] + 0.75 * b.probe![i])));
     expect(err).toBeLessThan(1e-6);
     expect(mixed.eps).not.toEqual(a.eps);
+  });
+
+  it('prepared once, a control gives the same ε at every timestep as recomputing it', async () => {
+    const control: Control = { hint: inputs['cn.canny.hint'], task: 'control_canny', taskFeature: inputs['cn.canny.task_feature'], scales: [0.5, 1, 2, 1, 1.5] };
+    const [x, context] = [inputs['cn.canny.x'], inputs['cn.canny.context']];
+    const batch = x.shape[0];
+    const prepared = model.prepareControl(control, batch);
+    for (const step of [1, 500]) {
+      const t = tensor(device, new Float32Array(batch).fill(step), [batch]);
+      const want = (await model.applyModel(x, t, context, control).read()) as Float32Array;
+      const got = (await model.applyModel(x, t, context, prepared).read()) as Float32Array;
+      expect(got).toEqual(want);
+    }
+    const doubled = concat([x, x], 0);
+    expect(() => model.applyModel(doubled, tensor(device, new Float32Array(2 * batch).fill(1), [2 * batch]), concat([context, context], 0), prepared)).toThrow(
+      `ControlNet: the condition was prepared for a batch of ${batch}, the latents [${doubled.shape.join(', ')}] have ${2 * batch}`,
+    );
+    prepared.dispose();
   });
 
   it('refuses unknown tasks and bad weights', () => {

@@ -20,6 +20,17 @@ export interface ControlInput {
 }
 
 /**
+ * What a ControlNet evaluation takes from the condition alone: the same at every sampling step,
+ * so a sampling run computes it once (`ControlNet.condition`) instead of once per step.
+ */
+export interface ControlCondition {
+  /** The hint path's feature, added after the first input block: `[batch, modelChannels, h, w]`. */
+  hint: Tensor;
+  /** The task HyperNet's per-input-channel scales of each zero-convolution, `[batch, C]`. */
+  zeroConvScales: Tensor[];
+}
+
+/**
  * UniControl's ControlNet: a copy of the UNet encoder whose first block also receives the
  * condition (through the task's adapter and the shared hint block), and whose outputs pass
  * through zero-convolutions modulated per input channel by the task HyperNet.
@@ -50,21 +61,40 @@ export class ControlNet {
   }
 
   /**
-   * @returns one residual per input block (shapes of the UNet's skips) then the middle block's
+   * The condition's part of an evaluation for a batch of `batch` latents: the task embedding's
+   * zero-convolution scales and the hint path's feature.
    */
-  forward(x: Tensor, t: Tensor, context: Tensor, input: ControlInput, options: { version?: ControlNetConfig['version']; probe?: Probe } = {}): Tensor[] {
+  condition(input: ControlInput, batch: number, options: { version?: ControlNetConfig['version']; probe?: Probe } = {}): ControlCondition {
     const { version = this.config.version, probe } = options;
-    const batch = x.shape[0];
     const feature = input.taskFeature.reshape([1, input.taskFeature.shape[input.taskFeature.rank - 1]]);
     const taskEmb = this.hyper.embed(feature);
     probe?.('task_id_emb', taskEmb);
-    const emb = this.encoder.timeEmbedding(t);
-    probe?.('emb', emb);
-    const embSilu = silu(emb);
     const hintScales = this.hyper.hintScales(taskEmb, batch);
     probe?.('hint_zeroconv0_scale', hintScales.zeroConv0);
     probe?.('hint_zeroconv1_scale', hintScales.zeroConv1);
-    const guided = this.hint.forward(input.adapters, hintScales, version, probe);
+    const hint = this.hint.forward(input.adapters, hintScales, version, probe);
+    const zeroConvScales = this.zeroConvs.map((_, i) => {
+      const scale = this.hyper.layerScale(taskEmb, i, batch);
+      probe?.(`zero_conv_scale.${i}`, scale);
+      return scale;
+    });
+    return { hint, zeroConvScales };
+  }
+
+  /**
+   * @param control the condition, or its part computed beforehand by `condition` (for x's batch)
+   * @returns one residual per input block (shapes of the UNet's skips) then the middle block's
+   */
+  forward(x: Tensor, t: Tensor, context: Tensor, control: ControlInput | ControlCondition, options: { version?: ControlNetConfig['version']; probe?: Probe } = {}): Tensor[] {
+    const { probe } = options;
+    const batch = x.shape[0];
+    if (!('adapters' in control) && control.hint.shape[0] !== batch) {
+      throw new RangeError(`ControlNet: the condition was prepared for a batch of ${control.hint.shape[0]}, the latents [${x.shape.join(', ')}] have ${batch}`);
+    }
+    const { hint, zeroConvScales } = 'adapters' in control ? this.condition(control, batch, options) : control;
+    const emb = this.encoder.timeEmbedding(t);
+    probe?.('emb', emb);
+    const embSilu = silu(emb);
 
     const outs: Tensor[] = [];
     let h = x;
@@ -73,15 +103,13 @@ export class ControlNet {
         const out = block.forward(h, embSilu, context);
         if (i > 0) return out;
         probe?.('input_block0_out', out);
-        const withHint = add(out, guided);
+        const withHint = add(out, hint);
         probe?.('input_block0_out_plus_hint', withHint);
         return withHint;
       });
       if (h !== x) h.dispose();
       h = next;
-      const scale = this.hyper.layerScale(taskEmb, i, batch);
-      probe?.(`zero_conv_scale.${i}`, scale);
-      outs.push(this.zeroConvs[i].forward(h, { inputScale: scale }));
+      outs.push(this.zeroConvs[i].forward(h, { inputScale: zeroConvScales[i] }));
     });
     h = this.encoder.middleForward(h, embSilu, context);
     outs.push(this.middleOut.forward(h));

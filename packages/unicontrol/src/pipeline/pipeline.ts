@@ -1,7 +1,7 @@
 // The pipeline users call: load once, generate many.
 
 import { cast, concat, createDevice, tensor, zeros, type ByteSource, type Device, type Tensor } from '@unicontrol/core';
-import { UniControlModel, type ClipTokenizer, type ControlConditions, type LoadCheckpointOptions, type TaskName } from '@unicontrol/model';
+import { UniControlModel, type ClipTokenizer, type ControlConditions, type LoadCheckpointOptions, type PreparedControl, type TaskName } from '@unicontrol/model';
 import { classifierFreeGuidance, NoiseGenerator, noiseTensor, sample } from '@unicontrol/sampler';
 import { encodePng } from '../image/index.ts';
 import { taskInfo, type TaskInfo } from '../tasks.ts';
@@ -117,21 +117,27 @@ export class UniControlPipeline {
       const xT = noiseTensor(device, [n, model.config.unet.inChannels, height / 8, width / 8], generator);
       const alphasCumprod = model.schedule.alphas_cumprod;
       if (!alphasCumprod) throw new Error('the checkpoint has no alphas_cumprod schedule buffer');
-      const denoise = (x: Tensor, timestep: number): Tensor => {
-        const t = tensor(device, new Float32Array(2 * n).fill(timestep), [2 * n]);
-        const out = model.applyModel(concat([x, x], 0), t, context, { ...conditions, taskFeature, scales });
-        // The latents stay float32 whatever the model's storage; ε joins them in their dtype.
-        const { eps } = classifierFreeGuidance(out, o.guidance);
-        return eps.dtype === x.dtype ? eps : cast(eps, x.dtype as 'f32' | 'f16');
-      };
+      // The hint path and the task HyperNet's scales do not change between steps: computed once.
+      const prepare = (): PreparedControl => model.prepareControl({ ...conditions, taskFeature, scales }, 2 * n);
+      const denoiser =
+        (control: PreparedControl) =>
+        (x: Tensor, timestep: number): Tensor => {
+          const t = tensor(device, new Float32Array(2 * n).fill(timestep), [2 * n]);
+          const out = model.applyModel(concat([x, x], 0), t, context, control);
+          // The latents stay float32 whatever the model's storage; ε joins them in their dtype.
+          const { eps } = classifierFreeGuidance(out, o.guidance);
+          return eps.dtype === x.dtype ? eps : cast(eps, x.dtype as 'f32' | 'f16');
+        };
+      const rehearse = (): void => device.scope(() => void denoiser(prepare())(xT, 0));
       // The step runs `steps` times: its kernel choices are worth measuring first (once per shape).
-      if (o.autotune) await device.autotune(() => device.scope(() => void denoise(xT, 0)));
-      // Every pipeline of a step and of the decode, compiled in parallel now rather than one by
-      // one as the first step and the decode reach them.
+      if (o.autotune) await device.autotune(rehearse);
+      // Every pipeline of the preparation, a step and the decode, compiled in parallel now rather
+      // than one by one as the run reaches them.
       await device.compileAhead(() => {
-        device.scope(() => void denoise(xT, 0));
+        rehearse();
         device.scope(() => void model.decode(xT));
       });
+      const denoise = denoiser(prepare());
       const started = performance.now();
       // Progress reports run in order; a preview waits for its readback without holding up
       // sampling. A failing report (or preview) is kept and ends the run at the next step.
