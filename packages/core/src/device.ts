@@ -5,6 +5,7 @@ import { PipelineCache, type KernelConsts, type KernelKey, type KernelType } fro
 import { timeCalls, Tuning, type Tunable, type TuningResult } from './tuning.ts';
 import type { BufferPool, MemoryStats } from './memory.ts';
 import { DeviceLoss, Recorder } from './recorder.ts';
+import type { WaitCalibration } from './quiet.ts';
 import { ScopeStack } from './scope.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -134,6 +135,19 @@ export class Device {
     this.check();
   }
 
+  /**
+   * What the quiet wait of `sync()` and `read()` has learned of this device's speed. A process
+   * that restores the value saved by an earlier one on the same adapter spares its first long
+   * wait (a sampling run's first step) from spinning the JS thread while it learns.
+   */
+  get waitCalibration(): WaitCalibration {
+    return this.recorder.wait.calibration();
+  }
+
+  set waitCalibration(c: WaitCalibration) {
+    this.recorder.wait.calibrate(c);
+  }
+
   /** Current GPU memory held by tensors and the pool. */
   memory(): MemoryStats {
     return this.pool.snapshot();
@@ -231,6 +245,9 @@ export class Device {
     // A destroyed device may never settle its compilations: fail with the loss instead of hanging.
     const compiled = await this.loss.race(this.pipelines.compileAll(plan));
     this.check();
+    // Compiling slows work in flight, which its wait must then not learn from; compiling on an
+    // idle GPU slows nothing (the next wait is timed from a later submission).
+    if (compiled > 0 && this.recorder.wait.inFlight) this.recorder.wait.taint();
     return { compiled };
   }
 

@@ -104,7 +104,7 @@ export class PipelineCache {
 
   constructor(
     private readonly device: GPUDevice,
-    /** Called after each compilation (compiling distorts the quiet wait's timing). */
+    /** Called after each blocking compilation (compiling distorts the quiet wait's timing). */
     private readonly onCompile: () => void = () => {},
   ) {}
 
@@ -139,7 +139,8 @@ export class PipelineCache {
         const { layout, descriptor } = this.describe(key);
         wait = this.device.createComputePipelineAsync(descriptor).then((pipeline) => {
           // A blocking `get` may have compiled the key meanwhile: keep the one already in use.
-          if (!this.cache.has(k)) this.store(k, { pipeline, layout });
+          // Not reported to onCompile: the caller knows whether work ran meanwhile.
+          if (!this.cache.has(k)) this.store(k, { pipeline, layout }, false);
           return this.cache.get(k)!;
         });
         wait.then(
@@ -155,10 +156,10 @@ export class PipelineCache {
     return started;
   }
 
-  private store(k: string, compiled: Compiled): void {
+  private store(k: string, compiled: Compiled, report = true): void {
     this.cache.set(k, compiled);
     this.compiled++;
-    this.onCompile();
+    if (report) this.onCompile();
   }
 
   /** The bind group layout and pipeline descriptor of a key; the params uniform takes a dynamic offset. */

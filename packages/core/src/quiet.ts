@@ -12,6 +12,14 @@ export const QUIET_FRACTION = 0.85;
 /** An oversleeping sample is retaken (and a quiet wait's rate relearned) at this fraction of its expectation. */
 export const OVERSLEEP_BACKOFF = 0.8;
 
+/**
+ * A wait that awaited from the start timed work slowed by the binding's spinning: it is learned
+ * at this fraction. Measured on the 2-core lavapipe machine: a guided step that took 7.3 s after
+ * a quiet wait took 12.75 s (1.75x) when awaited at once; on more cores the spin costs less and a
+ * rate learned low only shortens the next sleep.
+ */
+export const SPIN_DISCOUNT = 0.6;
+
 /** Shorter waits are not learned from: fixed per-submission overheads would dominate them. */
 const LEARN_MIN_MS = 20;
 
@@ -53,6 +61,17 @@ export async function quietSample(record: (reps: number) => void, reps: number, 
 }
 
 /**
+ * What a `QuietWait` has learned of the GPU's speed, to restore in a later process on the same
+ * adapter (`Device.waitCalibration`), so that its first long wait sleeps rather than spins.
+ */
+export interface WaitCalibration {
+  /** Milliseconds of GPU time per unit of declared cost (FLOPs + 4 × bytes moved). */
+  msPerCost: number;
+  /** The longest wait that found the GPU busy, in ms: a prediction never sleeps past twice it. */
+  longestBusyMs: number;
+}
+
+/**
  * The recorder's wait: predicts the GPU time of the work submitted since the last wait from its
  * declared cost (FLOPs + 4 × bytes moved) times a learned rate, sleeps for QUIET_FRACTION of it,
  * then awaits the promise. The rate is learned from waits that timed GPU work (not tainted by
@@ -64,7 +83,7 @@ export async function quietSample(record: (reps: number) => void, reps: number, 
 export class QuietWait {
   private cost = 0;
   private since = 0;
-  private tainted = false;
+  private compiledDuring = false;
   /** The longest wait so far that ended with the GPU still busy: real work of that length exists. */
   private longestBusyMs = 0;
   /** Learned milliseconds per unit of declared cost; 0 until the first long enough wait. */
@@ -72,13 +91,40 @@ export class QuietWait {
   /** The sleep is taken in slices of at most this long, so a device lost meanwhile is noticed. */
   readonly sliceMs = 1000;
 
+  /** The learned speed (`msPerCost` 0 until a wait long enough to learn from). */
+  calibration(): WaitCalibration {
+    return { msPerCost: this.msPerCost, longestBusyMs: this.longestBusyMs };
+  }
+
+  /** Starts from an earlier calibration; both values must be finite and ≥ 0. */
+  calibrate(c: WaitCalibration): void {
+    for (const [name, v] of [
+      ['msPerCost', c?.msPerCost],
+      ['longestBusyMs', c?.longestBusyMs],
+    ] as const) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`waitCalibration.${name} must be a finite number ≥ 0, got ${String(v)}`);
+    }
+    this.msPerCost = c.msPerCost;
+    this.longestBusyMs = c.longestBusyMs;
+  }
+
   add(cost: number): void {
     this.cost += cost;
   }
 
+  /** Whether work was submitted since the last wait (it may still be running). */
+  get inFlight(): boolean {
+    return this.since !== 0;
+  }
+
+  /** Whether the current window is unfit to learn from (`taint`). */
+  get tainted(): boolean {
+    return this.compiledDuring;
+  }
+
   /** Marks the current window as unfit to learn from (it included shader compilation). */
   taint(): void {
-    this.tainted = true;
+    this.compiledDuring = true;
   }
 
   /**
@@ -116,16 +162,17 @@ export class QuietWait {
     const atOnce = settledAtOnce(start, waited, end);
     if (!atOnce) this.longestBusyMs = Math.max(this.longestBusyMs, end - start);
     // A wait that found the GPU idle without having slept timed the JS thread, not the work.
-    if (predict && end - start >= LEARN_MIN_MS && this.cost > 0 && !this.tainted && (slept || !atOnce)) {
-      // Oversleeping measured the sleep, an upper bound of the work: relearn below it.
-      const rate = ((atOnce ? OVERSLEEP_BACKOFF : 1) * (end - start)) / this.cost;
+    if (predict && end - start >= LEARN_MIN_MS && this.cost > 0 && !this.compiledDuring && (slept || !atOnce)) {
+      // Oversleeping measured the sleep, an upper bound of the work: relearn below it. Awaiting
+      // from the start measured the work slowed by the spin.
+      const rate = ((atOnce ? OVERSLEEP_BACKOFF : slept ? 1 : SPIN_DISCOUNT) * (end - start)) / this.cost;
       // Down at once, up halfway and at most 2x per wait: a slow outlier costs one short
       // oversleep, and no single wait can send the next one to sleep far past its work.
       this.msPerCost = this.msPerCost === 0 || rate < this.msPerCost ? rate : Math.min((this.msPerCost + rate) / 2, 2 * this.msPerCost);
     }
     this.cost = 0;
     this.since = 0;
-    this.tainted = false;
+    this.compiledDuring = false;
   }
 }
 

@@ -4,8 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { DeviceLostError } from '../src/errors.ts';
-import { matmul, tensor } from '../src/index.ts';
-import { QUIET_FRACTION, OVERSLEEP_BACKOFF, QuietWait, sleep } from '../src/quiet.ts';
+import { conv2d, matmul, silu, tensor } from '../src/index.ts';
+import { QUIET_FRACTION, OVERSLEEP_BACKOFF, QuietWait, SPIN_DISCOUNT, sleep } from '../src/quiet.ts';
 import { DeviceLoss } from '../src/recorder.ts';
 import { testDevice } from './helpers.ts';
 
@@ -37,12 +37,29 @@ describe('QuietWait', () => {
     const loss = new DeviceLoss();
     const first = await window(wait, loss, 1000, 80);
     expect(first.promisedAfterMs).toBeLessThan(5);
-    expect(wait.msPerCost).toBeGreaterThanOrEqual(0.079);
+    // Awaited from the start, so learned at SPIN_DISCOUNT of what it measured.
+    expect(wait.msPerCost).toBeGreaterThanOrEqual((SPIN_DISCOUNT * 79) / 1000);
+    expect(wait.msPerCost).toBeLessThanOrEqual((SPIN_DISCOUNT * (first.totalMs + 1)) / 1000);
     const rate = wait.msPerCost;
     const second = await window(wait, loss, 1000, 80);
     // Slept until QUIET_FRACTION of the predicted 1000 × rate ms, then awaited the rest.
     expect(second.promisedAfterMs).toBeGreaterThanOrEqual(QUIET_FRACTION * 1000 * rate - 2);
     expect(second.promisedAfterMs).toBeLessThan(second.totalMs);
+  });
+
+  it('sleeps on its first wait when restored from an earlier calibration, and refuses a bad one', async () => {
+    const { wait: learned } = await seen(120);
+    const saved = learned.calibration();
+    expect(saved.longestBusyMs).toBeGreaterThanOrEqual(100); // timers may fire a little early
+    const wait = new QuietWait();
+    wait.calibrate(saved);
+    expect(wait.calibration()).toEqual(saved);
+    const { promisedAfterMs } = await window(wait, new DeviceLoss(), 1000, 120);
+    expect(promisedAfterMs).toBeGreaterThanOrEqual(QUIET_FRACTION * 1000 * saved.msPerCost - 2);
+    for (const bad of [{ msPerCost: -1, longestBusyMs: 1 }, { msPerCost: 0.1, longestBusyMs: NaN }, { msPerCost: Infinity, longestBusyMs: 1 }, null]) {
+      expect(() => wait.calibrate(bad as never)).toThrow(RangeError);
+    }
+    expect(wait.calibration().msPerCost).toBeGreaterThan(0); // a refused calibration changes nothing
   });
 
   it('sleeps the whole predicted time of a long wait (in slices), not a capped part of it', async () => {
@@ -131,5 +148,40 @@ describe('QuietWait', () => {
     }
     expect(device.recorder.wait.msPerCost).toBeGreaterThan(0);
     a.dispose();
+  });
+
+  it('learns from the first window after compileAhead on an idle GPU, not after compiling with work in flight', async (ctx) => {
+    const device = await testDevice();
+    if (!device) return ctx.skip();
+    const a = tensor(device, new Float32Array(256 * 256).fill(0.01), [256, 256]);
+    const img = tensor(device, new Float32Array(4 * 8 * 8).fill(0.01), [1, 4, 8, 8]);
+    const w3 = tensor(device, new Float32Array(8 * 4 * 9).fill(0.01), [8, 4, 3, 3]);
+    const wait = device.recorder.wait;
+    const run = (repeats: number): void => {
+      for (let i = 0; i < repeats; i++) device.scope(() => void matmul(a, a));
+      device.recorder.flush();
+    };
+    // A window long enough to learn from, whatever the adapter's speed (a wait times the work
+    // left after the last submission), then 4 times that.
+    let repeats = 4;
+    wait.msPerCost = 0;
+    for (let tries = 0; tries < 12 && wait.msPerCost === 0; tries++, repeats *= 2) {
+      run(repeats);
+      await device.sync();
+    }
+    repeats *= 4;
+    // Compiled with nothing in flight: the next window is learned from.
+    wait.msPerCost = 0;
+    expect((await device.compileAhead(() => device.scope(() => void conv2d(img, w3, { padding: 1 })))).compiled).toBeGreaterThan(0);
+    expect(wait.tainted).toBe(false);
+    run(repeats);
+    await device.sync();
+    expect(wait.msPerCost).toBeGreaterThan(0);
+    // Compiled while work was submitted: that window is not.
+    run(repeats);
+    expect((await device.compileAhead(() => device.scope(() => void silu(img)))).compiled).toBeGreaterThan(0);
+    expect(wait.tainted).toBe(true);
+    await device.sync();
+    for (const t of [a, img, w3]) t.dispose();
   });
 });

@@ -2,12 +2,24 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Tuning, type Device, type TuningResult } from '@unicontrol/core';
+import { Tuning, type Device, type TuningResult, type WaitCalibration } from '@unicontrol/core';
 import { loadTuning, saveTuning, tuningCachePath } from '../src/cli/tuningCache.ts';
 
-/** Just what the cache reads of a device: its adapter and its tuning. */
+/** Just what the cache reads of a device: its adapter, its tuning and its wait calibration. */
 function fakeDevice(name: string): Device {
-  return { adapter: { vendor: 'mesa', architecture: 'x86', name, description: 'test', backend: 'vulkan' }, tuning: new Tuning() } as unknown as Device;
+  let wait: WaitCalibration = { msPerCost: 0, longestBusyMs: 0 };
+  return {
+    adapter: { vendor: 'mesa', architecture: 'x86', name, description: 'test', backend: 'vulkan' },
+    tuning: new Tuning(),
+    get waitCalibration() {
+      return wait;
+    },
+    set waitCalibration(c: WaitCalibration) {
+      // As Device refuses a calibration that is not two finite numbers ≥ 0.
+      if (!(c.msPerCost >= 0 && c.longestBusyMs >= 0)) throw new RangeError('bad calibration');
+      wait = c;
+    },
+  } as unknown as Device;
 }
 
 const results: TuningResult[] = [
@@ -38,6 +50,29 @@ describe('the CLI tuning cache', () => {
     const fresh = fakeDevice('llvmpipe');
     loadTuning(fresh, path);
     expect(fresh.tuning.results()).toEqual([]);
+  });
+
+  it('keeps the quiet wait calibration, reads the earlier array-only files, and ignores a malformed calibration', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tuning-')), 'tuning.json');
+    const a = fakeDevice('llvmpipe');
+    a.waitCalibration = { msPerCost: 1.5e-8, longestBusyMs: 7300 };
+    saveTuning(a, path); // no tuning results: the calibration alone is worth keeping
+    const again = fakeDevice('llvmpipe');
+    loadTuning(again, path);
+    expect(again.waitCalibration).toEqual({ msPerCost: 1.5e-8, longestBusyMs: 7300 });
+
+    const id = Object.keys(JSON.parse(readFileSync(path, 'utf8')))[0];
+    writeFileSync(path, JSON.stringify({ [id]: results }));
+    const old = fakeDevice('llvmpipe');
+    loadTuning(old, path);
+    expect(old.tuning.results()).toEqual(results);
+    expect(old.waitCalibration.msPerCost).toBe(0);
+
+    writeFileSync(path, JSON.stringify({ [id]: { tuning: results, wait: { msPerCost: -1, longestBusyMs: 5 } } }));
+    const bad = fakeDevice('llvmpipe');
+    loadTuning(bad, path);
+    expect(bad.tuning.results()).toEqual(results);
+    expect(bad.waitCalibration.msPerCost).toBe(0);
   });
 
   it('lives in $UNICONTROL_CACHE, else $XDG_CACHE_HOME/unicontrol', () => {

@@ -31,7 +31,8 @@ export const GENERATE_USAGE = `usage: unicontrol generate --task TASK (--conditi
                          other sizes (the real model's 8 and 12 are the defaults)
   --out PATH             output PNG, or a directory (default unicontrol-<seed>.png)
   --no-autotune          skip timing the step's kernel choices before sampling (default: on,
-                         kept in $XDG_CACHE_HOME/unicontrol/tuning.json, so once per adapter and size)
+                         kept in $XDG_CACHE_HOME/unicontrol/tuning.json, so once per adapter and size,
+                         with the GPU speed the waits learned, so the next run's first step sleeps)
   --json                 print a JSON summary on stdout`;
 
 const VALUED = ['heads', 'clip-heads', 'task', 'condition', 'image', 'preprocess', 'prompt', 'added-prompt', 'negative-prompt', 'steps', 'guidance', 'eta', 'strength', 'seed', 'samples', 'width', 'height', 'resolution', 'sampler', 'weights', 'vocab', 'dtype', 'out'] as const;
