@@ -19,12 +19,13 @@
 // 4-value vectors, kernel.ts's vectorType; measured on lavapipe in f16): W_V (K a multiple of 4)
 // loads a weight row's 4 k at once, +3-8 % on the UNet's 3x3 convolutions; X_V (1x1, stride 1,
 // no padding, image size a multiple of 4) loads an invocation's 4 consecutive pixels at once,
-// +13-35 % on its 1x1 convolutions. X_ROW (3x3, stride 1, padding 1, image width 4, 8, 16 or 32)
-// loads an input row under an invocation's 4 pixels as one vector and takes the pixels either side
-// from the neighbouring invocations (subgroupShuffleUp/Down): a tile of 32 pixels then spans whole
-// rows, so a neighbour outside the tile is padding. Two rows cover a step of 4 taps, where the
-// per-tap path gathers 16 scalars: 23 % fewer instructions for 4 -> 320 channels at 32x32 and
-// 30 % for 1280 channels at 4x4 (f32, callgrind).
+// +13-35 % on its 1x1 convolutions. X_ROW (3x3, padding 1, stride X_ROW = 1 or 2, output width 4,
+// 8, 16 or 32, input width X_ROW times that) loads the input row under an invocation's 4 pixels as
+// X_ROW vectors and takes the pixel left of them (and at stride 1 the one right) from the
+// neighbouring invocations (subgroupShuffleUp/Down): a tile of 32 pixels spans whole rows, so a
+// neighbour outside the tile is padding. Two rows cover a step of 4 taps, where the per-tap path
+// gathers 16 scalars: at stride 1, 23 % fewer instructions for 4 -> 320 channels at 32x32 and
+// 26 % for 1280 channels at 4x4 (f32, callgrind).
 
 struct Params {
   IC: u32, H: u32, W: u32, OC: u32,
@@ -81,24 +82,26 @@ fn loadX(xBase: vec4u, img: vec4u, k: u32, iy0: vec4i, ix0: vec4i) -> vec4f {
 }
 
 // X_ROW: input row `row` (= ic * 3 + ky, clamped to the last) under the invocation's 4 pixels, whose
-// image starts at xBase, top input row is iy0 and first column ox; zero outside the image.
-fn loadRow(xBase: u32, img: u32, row: u32, iy0: i32, ox: u32) -> vec4f {
+// image starts at xBase, top input row is iy0 and first input column ix (the middle tap's), as the
+// 3 taps' vectors; zero outside the image.
+fn rowTaps(xBase: u32, img: u32, row: u32, iy0: i32, ix: u32) -> array<vec4f, 3> {
   let r = min(row, p.IC * 3u - 1u);
   let ic = r / 3u;
   let iy = iy0 + i32(r % 3u);
   let inside = u32(iy) < p.H;
-  var v = from_XV(x[(xBase + (ic * p.H + select(0u, u32(iy), inside)) * p.W + ox) / 4u]);
-  if (HAS_SCALE) { v *= f32(scale[img * p.IC + ic]); }
-  return select(vec4f(0.0), v, inside);
-}
-
-// X_ROW: the row vector shifted for tap kx = 0 (left) and kx = 2 (right); the value past either
-// end of the 4 pixels is the neighbouring invocation's, or padding at the image's edge.
-fn shiftLeft(v: vec4f, ox: u32) -> vec4f {
-  return vec4f(select(0.0, subgroupShuffleUp(v.w, 1u), ox > 0u), v.xyz);
-}
-fn shiftRight(v: vec4f, ox: u32) -> vec4f {
-  return vec4f(v.yzw, select(0.0, subgroupShuffleDown(v.x, 1u), ox + 4u < p.W));
+  let at = (xBase + (ic * p.H + select(0u, u32(iy), inside)) * p.W + ix) / 4u;
+  var sc = 1.0;
+  if (HAS_SCALE) { sc = f32(scale[img * p.IC + ic]); }
+  let a = select(vec4f(0.0), from_XV(x[at]) * sc, inside);
+  if (X_ROW == 1u) {
+    let left = select(0.0, subgroupShuffleUp(a.w, 1u), ix > 0u);
+    let right = select(0.0, subgroupShuffleDown(a.x, 1u), ix + 4u < p.W);
+    return array<vec4f, 3>(vec4f(left, a.xyz), a, vec4f(a.yzw, right));
+  }
+  // Stride 2: 8 input columns; the right tap of the last pixel is the 8th.
+  let b = select(vec4f(0.0), from_XV(x[at + 1u]) * sc, inside);
+  let left = select(0.0, subgroupShuffleUp(b.w, 1u), ix > 0u);
+  return array<vec4f, 3>(vec4f(left, a.y, a.w, b.y), vec4f(a.x, a.z, b.x, b.z), vec4f(a.y, a.w, b.y, b.w));
 }
 
 // acc + sum over s of wv[s] * xs[s]: one channel's update for 4 taps.
@@ -147,8 +150,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let q0 = min(p0, last - 3u);
   let rowImg = q0 / npx;
   let rowBase = rowImg * (p.IC * p.H * p.W);
-  let rowY0 = i32((q0 % npx) / p.OW) - 1;
-  let rowX = q0 % p.OW;
+  let rowY0 = i32((q0 % npx) / p.OW * X_ROW) - 1;
+  let rowX = q0 % p.OW * X_ROW;
   // The channels whose weights this invocation loads for everyone.
   let wRow0 = min(o0 + lane, p.OC - 1u) * p.K;
   let wRow1 = min(o0 + 8u + lane, p.OC - 1u) * p.K;
@@ -172,20 +175,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let w2 = loadW(wRow2, k);
     let w3 = loadW(wRow3, k);
     var x0: vec4f; var x1: vec4f; var x2: vec4f; var x3: vec4f;
-    if (X_ROW) {
-      // Taps k .. k+3 lie in rows k / 3 and the next; with the 3 shifts of each, they are the
-      // 4 consecutive of these 6 that start at k % 3.
-      let a = loadRow(rowBase, rowImg, k / 3u, rowY0, rowX);
-      let b = loadRow(rowBase, rowImg, k / 3u + 1u, rowY0, rowX);
-      let a0 = shiftLeft(a, rowX);
-      let a2 = shiftRight(a, rowX);
-      let b0 = shiftLeft(b, rowX);
-      let b2 = shiftRight(b, rowX);
+    if (X_ROW > 0u) {
+      // Taps k .. k+3 lie in rows k / 3 and the next; of the 6 taps of these two rows, they are
+      // the 4 consecutive ones that start at k % 3.
+      let a = rowTaps(rowBase, rowImg, k / 3u, rowY0, rowX);
+      let b = rowTaps(rowBase, rowImg, k / 3u + 1u, rowY0, rowX);
       let s = k % 3u;
-      x0 = select(select(a0, a, s == 1u), a2, s == 2u);
-      x1 = select(select(a, a2, s == 1u), b0, s == 2u);
-      x2 = select(select(a2, b0, s == 1u), b, s == 2u);
-      x3 = select(select(b0, b, s == 1u), b2, s == 2u);
+      x0 = select(select(a[0], a[1], s == 1u), a[2], s == 2u);
+      x1 = select(select(a[1], a[2], s == 1u), b[0], s == 2u);
+      x2 = select(select(a[2], b[0], s == 1u), b[1], s == 2u);
+      x3 = select(select(b[0], b[1], s == 1u), b[2], s == 2u);
     } else {
       x0 = loadX(xBase, img, k, iy0, ix0);
       x1 = loadX(xBase, img, k + 1u, iy0, ix0);

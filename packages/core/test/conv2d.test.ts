@@ -123,15 +123,22 @@ for (const { variant, device: getDevice } of variantDevices(ops.CONV2D_VARIANTS)
       await check(device, variant, { x: [2, 16, 8, 8], w: [24, 16, 1, 1] }, all, 'f16');
     });
 
-    it('loads 3x3 input rows as vectors on images 4 to 32 wide, with the pixels either side from the neighbouring invocations', async (ctx) => {
+    it('loads 3x3 input rows as vectors for outputs 4 to 32 wide, with the pixels either side from the neighbouring invocations', async (ctx) => {
       const device = await getDevice();
       if (!device) return ctx.skip();
       const all = { bias: true, silu: true, residual: true, scale: true };
-      for (const width of [4, 8, 16, 32]) await check(device, variant, { x: [2, 5, 3, width], w: [9, 5, 3, 3], padding: 1 }, all);
+      for (const width of [4, 8, 16, 32]) {
+        await check(device, variant, { x: [2, 5, 3, width], w: [9, 5, 3, 3], padding: 1 }, all);
+        await check(device, variant, { x: [2, 5, 5, 2 * width], w: [9, 5, 3, 3], padding: 1, stride: 2 }, all);
+      }
+      await check(device, variant, { x: [3, 4, 8, 8], w: [10, 4, 3, 3], padding: 1, stride: 2 }, all, 'f16'); // 48 pixels
       await check(device, variant, { x: [3, 4, 4, 4], w: [33, 4, 3, 3], padding: 1 }, all); // 48 pixels: the last tile half full
       await check(device, variant, { x: [1, 3, 1, 8], w: [5, 3, 3, 3], padding: 1 }); // one row: top and bottom are padding
       await check(device, variant, { x: [2, 12, 6, 8], w: [40, 12, 3, 3], padding: 1 }, all, 'f16');
-      // Not on the row path: a width of 64 (a tile is half a row), 12 (does not divide 32), padding 0.
+      // Not on the row path: a width of 64 (a tile is half a row), 12 (does not divide 32), padding 0,
+      // stride 2 on an odd width or unequal strides.
+      await check(device, variant, { x: [1, 3, 6, 17], w: [5, 3, 3, 3], padding: 1, stride: 2 }, { bias: true });
+      await check(device, variant, { x: [1, 3, 6, 16], w: [5, 3, 3, 3], padding: 1, stride: [1, 2] }, { bias: true });
       await check(device, variant, { x: [1, 3, 2, 64], w: [5, 3, 3, 3], padding: 1 }, { bias: true });
       await check(device, variant, { x: [1, 3, 5, 12], w: [5, 3, 3, 3], padding: 1 }, { bias: true });
       await check(device, variant, { x: [1, 3, 6, 8], w: [5, 3, 3, 3] }, { bias: true });
@@ -158,6 +165,34 @@ for (const { variant, device: getDevice } of variantDevices(ops.CONV2D_VARIANTS)
     });
   });
 }
+
+describe('conv2d (auto) picks a kernel by shape', () => {
+  it('takes the implicit GEMM over the explicit one where it reads input rows as vectors', async (ctx) => {
+    const device = await testDevice();
+    if (!device) return ctx.skip();
+    const r = rng();
+    const w = randomPair(device, [128, 64, 3, 3], r).gpu;
+    const kernels = (size: number): string[] => {
+      const x = randomPair(device, [1, 64, size, size], r).gpu;
+      const launched: string[] = [];
+      const run = device.run;
+      device.run = (launch) => {
+        launched.push(launch.shader);
+        run.call(device, launch);
+      };
+      try {
+        device.scope(() => void ops.conv2d(x, w, { padding: 1, stride: 2 }));
+      } finally {
+        device.run = run;
+        x.dispose();
+      }
+      return launched.filter((k) => k !== 'fill'); // the test device poisons each output with NaN first
+    };
+    expect(kernels(32)).toEqual(['conv2d']); // 16 x 16 outputs: input rows as vectors
+    expect(kernels(36)).toEqual(['im2col', 'matmul']); // 18 x 18
+    w.dispose();
+  });
+});
 
 describe('conv2d rejects bad arguments, naming the op and the shapes', () => {
   it('shapes and options', async () => {
