@@ -98,10 +98,8 @@ export class QuietWait {
 
   /** Starts from an earlier calibration; both values must be finite and ≥ 0. */
   calibrate(c: WaitCalibration): void {
-    for (const [name, v] of [
-      ['msPerCost', c?.msPerCost],
-      ['longestBusyMs', c?.longestBusyMs],
-    ] as const) {
+    for (const name of ['msPerCost', 'longestBusyMs'] as const) {
+      const v: unknown = c?.[name];
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`waitCalibration.${name} must be a finite number ≥ 0, got ${String(v)}`);
     }
     this.msPerCost = c.msPerCost;

@@ -145,9 +145,8 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   // (and x, bound as the residual when there is none, holds one vec4).
   const vecY = subgroup && npx % 4 === 0 && (residual !== undefined || x.buffer.size >= 16);
   const vecX = subgroup && pointwise && npx % 4 === 0;
-  const rowStride = subgroup ? rowsAsVectors : 0;
   const channels = subgroupTileRows(outC);
-  const consts: KernelConsts = { KH, KW, EPILOGUE: epilogue, HAS_SCALE: inputScale !== undefined, ...(subgroup ? { CHANNELS: channels, W_V: vecW, X_V: vecX, X_ROW: rowStride, Y_V: vecY } : {}) };
+  const consts: KernelConsts = { KH, KW, EPILOGUE: epilogue, HAS_SCALE: inputScale !== undefined, ...(subgroup ? { CHANNELS: channels, W_V: vecW, X_V: vecX, X_ROW: rowsAsVectors, Y_V: vecY } : {}) };
   // implicit: tiles of 32 pixels counted across the batch, along x then z; direct: the batch along z.
   const pixelTiles = Math.ceil((batch * npx) / 32);
   const [dx, dy] = grid(Math.ceil((outC * npx) / 64));
@@ -157,7 +156,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   }
   const launch: KernelLaunch = {
     shader: subgroup ? 'conv2d' : 'conv2d_naive',
-    types: subgroup ? { X: x.dtype, XV: vectorType(x.dtype, vecX || rowStride > 0), WV: vectorType(x.dtype, vecW), YV: vectorType(x.dtype, vecY) } : { X: x.dtype },
+    types: subgroup ? { X: x.dtype, XV: vectorType(x.dtype, vecX || rowsAsVectors > 0), WV: vectorType(x.dtype, vecW), YV: vectorType(x.dtype, vecY) } : { X: x.dtype },
     consts,
     // Absent optional inputs are bound to x (never read: their flag or constant is off).
     inputs: [x, weight, bias ?? x, residual ?? x, inputScale ?? x],
