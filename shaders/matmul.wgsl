@@ -32,8 +32,10 @@ struct Params {
   // 0: no bias; 1: bias[n] added to column n ([N]); 2: bias[m] added to row m ([M], conv2d's
   // explicit GEMM, whose rows are output channels; this kernel reads the constant BIAS_ROWS).
   biasMode: u32,
-  // Batch index of the dispatch's workgroup z = 0 (batches beyond 65535 take several dispatches).
-  firstBatch: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+  // Batch index of the dispatch's workgroup z = 0 (batches beyond 65535 take several dispatches)
+  // and row of its workgroup y = 0 (ops/matmul.ts's rowBands: a half-empty last tile of 32 rows
+  // runs as a dispatch of smaller tiles).
+  firstBatch: u32, firstRow: u32, _pad1: u32, _pad2: u32,
   sam: u32, sak: u32, sbk: u32, sbn: u32,
   // Output batch index → offsets of A and B: up to 4 batch dims (outermost first, padded with 1s)
   // and the element strides of A and B along them (0 where that operand is broadcast).
@@ -114,7 +116,7 @@ fn store(row: u32, n0: u32, cBatch: u32, acc: vec4f) {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
   let batch = p.firstBatch + wid.z;
   let off = batchOffsets(batch);
-  let m0 = wid.y * ROWS;
+  let m0 = p.firstRow + wid.y * ROWS;
   let n0 = wid.x * COLS + lane * 4u;
   let last = p.N - 1u;
   // Columns past N are computed, not stored; B_V keeps the clamped vector 4-aligned (N % 4 == 0).

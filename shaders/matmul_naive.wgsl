@@ -5,8 +5,9 @@
 struct Params {
   M: u32, N: u32, K: u32,
   biasMode: u32, // 0: none, 1: bias[n] per column, 2: bias[m] per row
-  // Batch index of the dispatch's workgroup z = 0 (batches beyond 65535 take several dispatches).
-  firstBatch: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+  // Batch index of the dispatch's workgroup z = 0 (batches beyond 65535 take several dispatches)
+  // and row of its workgroup y = 0 (ops/matmul.ts's rowBands; one band for this kernel).
+  firstBatch: u32, firstRow: u32, _pad1: u32, _pad2: u32,
   sam: u32, sak: u32, sbk: u32, sbn: u32,
   batchShape: vec4u, aBatchStride: vec4u, bBatchStride: vec4u,
 }
@@ -20,7 +21,7 @@ struct Params {
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let n = gid.x;
-  let m = gid.y;
+  let m = p.firstRow + gid.y;
   if (m >= p.M || n >= p.N) { return; }
   // Offsets of this batch item's A and B (batch dims outermost first).
   let batch = p.firstBatch + gid.z;

@@ -90,12 +90,14 @@ for (const { variant, device: getDevice } of variantDevices(ops.MATMUL_VARIANTS)
     it('reads [K, N] B 4 columns at a time when N is a multiple of 4, and tiles of 8, 16 or 32 rows by M', async (ctx) => {
       const device = await getDevice();
       if (!device) return ctx.skip();
-      // 8-row tiles (M = 2, 7), 16 (M = 40: 32-row tiles would pad to 64), 32 (M = 77: the last
-      // tile holds 13 rows, all in its first half).
+      // 8-row tiles (M = 2, 7), 16 (M = 40: 32-row tiles would pad to 64), 32 (M = 77: rows 0-63,
+      // then the last 13 rows as a second band of 16-row tiles; M = 133 and 130: a last band of
+      // 8-row tiles, also with a batch of unshared B).
       await check(device, variant, [2, 44], [44, 40], { bias: true }, 'f16');
       await check(device, variant, [7, 12], [20, 12], { transposeB: true });
       await check(device, variant, [40, 16], [16, 12]);
       await check(device, variant, [77, 24], [24, 36], { bias: true });
+      await check(device, variant, [2, 77, 24], [2, 24, 36], { bias: true }, 'f16');
       // M = 150: the last 32-row tile holds 22 rows, so both of its halves are partly stored.
       await check(device, variant, [150, 20], [20, 36], { bias: true });
       await check(device, variant, [133, 9], [9, 4]);
@@ -139,6 +141,24 @@ for (const { variant, device: getDevice } of variantDevices(ops.MATMUL_VARIANTS)
     });
   });
 }
+
+describe('rowBands', () => {
+  it('splits off a last 32-row tile that would be at most half full, as smaller tiles', () => {
+    expect(ops.rowBands(77, true)).toEqual([
+      { first: 0, rows: 64, tile: 32 },
+      { first: 64, rows: 13, tile: 16 },
+    ]);
+    expect(ops.rowBands(130, true)).toEqual([
+      { first: 0, rows: 128, tile: 32 },
+      { first: 128, rows: 2, tile: 8 },
+    ]);
+    // A last tile more than half full, a whole number of tiles, tiles of 16 rows, the naive kernel.
+    expect(ops.rowBands(150, true)).toEqual([{ first: 0, rows: 150, tile: 32 }]);
+    expect(ops.rowBands(1024, true)).toEqual([{ first: 0, rows: 1024, tile: 32 }]);
+    expect(ops.rowBands(40, true)).toEqual([{ first: 0, rows: 40, tile: 16 }]);
+    expect(ops.rowBands(77, false)).toEqual([{ first: 0, rows: 77, tile: 8 }]);
+  });
+});
 
 describe('linear', () => {
   it('is x · weightᵀ + bias with PyTorch layouts', async () => {

@@ -108,10 +108,10 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const variant = pickMatmulVariant(op, device, options.variant);
   const batches = numel(gemm.batch.dims);
   const pad = MAX_BATCH_DIMS - gemm.batch.dims.length;
-  const params = (first: number) =>
+  const params = (firstBatch: number, firstRow: number) =>
     new Params()
       .u32(gemm.M, gemm.N, gemm.K, bias ? (biasPerRow ? 2 : 1) : 0)
-      .u32(first, 0, 0, 0)
+      .u32(firstBatch, firstRow, 0, 0)
       .u32(gemm.sam, gemm.sak, gemm.sbk, gemm.sbn)
       .u32Array([...Array<number>(pad).fill(1), ...gemm.batch.dims], 4)
       .u32Array([...Array<number>(pad).fill(0), ...gemm.batch.aStride], 4)
@@ -126,26 +126,28 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const vecBT = subgroup && transposeB && K % 4 === 0 && bStridesAligned;
   const vecBV = subgroup && !transposeB && N % 4 === 0 && bStridesAligned;
   const vecC = subgroup && N % 4 === 0;
-  const rows = subgroup ? subgroupTileRows(gemm.M) : 8;
-  const groups = subgroup ? [Math.ceil(gemm.N / 32), Math.ceil(gemm.M / rows)] : [Math.ceil(gemm.N / 8), Math.ceil(gemm.M / 8)];
-  if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) {
-    throw new ShapeError(`${op}: a ${fmt(a.shape)} x b ${fmt(b.shape)} needs more than ${MAX_GROUPS} workgroups along a dimension`);
-  }
-  // The batch index is the workgroup's z; more than 65535 batches go in several dispatches.
-  for (let first = 0; first < batches; first += MAX_GROUPS) {
-    const count = Math.min(MAX_GROUPS, batches - first);
-    const launch: KernelLaunch = {
-      shader: subgroup ? 'matmul' : 'matmul_naive',
-      types: subgroup ? { X: a.dtype, AV: vectorType(a.dtype, vecA), BV: vectorType(a.dtype, vecBT || vecBV), CV: vectorType(a.dtype, vecC) } : { X: a.dtype },
-      consts: subgroup ? { ROWS: rows, A_V: vecA, B_T: vecBT, B_V: vecBV, C_V: vecC, BIAS_ROWS: bias !== undefined && biasPerRow } : undefined,
-      inputs: [a, b, bias ?? a],
-      outputs: [out],
-      params: params(first),
-      workgroups: [groups[0], groups[1], count],
-      cost: (subgroup ? 1 : NAIVE_SLOWDOWN) * count * (2 * gemm.M * gemm.N * gemm.K + BYTES[a.dtype] * 4 * (gemm.M * gemm.K + gemm.K * gemm.N + gemm.M * gemm.N)),
-      flops: options.countFlops === false ? 0 : 2 * count * gemm.M * gemm.N * gemm.K,
-    };
-    device.run({ ...launch, subgroups: subgroup });
+  for (const band of rowBands(gemm.M, subgroup)) {
+    const groups = subgroup ? [Math.ceil(gemm.N / 32), Math.ceil(band.rows / band.tile)] : [Math.ceil(gemm.N / 8), Math.ceil(band.rows / 8)];
+    if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) {
+      throw new ShapeError(`${op}: a ${fmt(a.shape)} x b ${fmt(b.shape)} needs more than ${MAX_GROUPS} workgroups along a dimension`);
+    }
+    // The batch index is the workgroup's z; more than 65535 batches go in several dispatches.
+    for (let first = 0; first < batches; first += MAX_GROUPS) {
+      const count = Math.min(MAX_GROUPS, batches - first);
+      const macs = count * band.rows * gemm.N * gemm.K;
+      const launch: KernelLaunch = {
+        shader: subgroup ? 'matmul' : 'matmul_naive',
+        types: subgroup ? { X: a.dtype, AV: vectorType(a.dtype, vecA), BV: vectorType(a.dtype, vecBT || vecBV), CV: vectorType(a.dtype, vecC) } : { X: a.dtype },
+        consts: subgroup ? { ROWS: band.tile, A_V: vecA, B_T: vecBT, B_V: vecBV, C_V: vecC, BIAS_ROWS: bias !== undefined && biasPerRow } : undefined,
+        inputs: [a, b, bias ?? a],
+        outputs: [out],
+        params: params(first, band.first),
+        workgroups: [groups[0], groups[1], count],
+        cost: (subgroup ? 1 : NAIVE_SLOWDOWN) * (2 * macs + BYTES[a.dtype] * 4 * count * (band.rows * gemm.K + gemm.K * gemm.N + band.rows * gemm.N)),
+        flops: options.countFlops === false ? 0 : 2 * macs,
+      };
+      device.run({ ...launch, subgroups: subgroup });
+    }
   }
   return out;
 }
@@ -183,6 +185,31 @@ export function subgroupTileRows(rows: number): 8 | 16 | 32 {
   if (rows <= 8) return 8;
   const padded = (tile: number) => Math.ceil(rows / tile) * tile;
   return padded(32) <= 1.25 * padded(16) ? 32 : 16;
+}
+
+/** Rows `[first, first + rows)` of C, computed in tiles of `tile` rows. @internal */
+export interface RowBand {
+  first: number;
+  rows: number;
+  tile: number;
+}
+
+/**
+ * How the rows of C are dispatched: one band of `subgroupTileRows(rows)` tiles, except that a
+ * last 32-row tile that would be at most half full becomes a second dispatch with 8- or 16-row
+ * tiles: the padding rows are computed in full (their stores are skipped), so 77 rows as 64 + 13
+ * count 11 % fewer instructions than as 96 (f32, 77 x 768 x 320, callgrind). The naive kernel
+ * (8 x 8 tiles) takes one band.
+ * @internal
+ */
+export function rowBands(rows: number, subgroup: boolean): RowBand[] {
+  const tile = subgroup ? subgroupTileRows(rows) : 8;
+  const tail = rows % tile;
+  if (tile !== 32 || rows < tile || tail === 0 || tail > tile / 2) return [{ first: 0, rows, tile }];
+  return [
+    { first: 0, rows: rows - tail, tile },
+    { first: rows - tail, rows: tail, tile: subgroupTileRows(tail) },
+  ];
 }
 
 /** One GEMM as the kernels see it: matrix sizes, element strides inside a matrix, batch layout. */
