@@ -1,7 +1,8 @@
 // Winograd F(2x2, 3x3), step 2 of 3 (see ops/conv2d.ts): for every 2x2 output tile t of a chunk
 // (tiles first … first + tiles − 1) and input channel ic, takes the 4x4 input patch d under the
 // tile (zero outside the image, times the per-sample channel scale when HAS_SCALE) and stores
-// V = Bᵀ d B as 16 matrices v[ξν][t][ic] (f32), the left-hand operands of the 16 GEMMs.
+// V = Bᵀ d B (computed in f32) as 16 matrices v[ξν][t][ic] in X, the left-hand operands of the
+// 16 GEMMs.
 //   Bᵀ = [1, 0, -1, 0; 0, 1, 1, 0; 0, -1, 1, 0; 0, 1, 0, -1]
 
 struct Params {
@@ -13,7 +14,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<X>;
 @group(0) @binding(2) var<storage, read> scale: array<X>;
-@group(0) @binding(3) var<storage, read_write> v: array<f32>;
+@group(0) @binding(3) var<storage, read_write> v: array<X>;
 
 // Bᵀ·c for a 4-vector c (one column or row of the patch).
 fn bt(c: vec4f) -> vec4f {
@@ -49,7 +50,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   for (var xi = 0u; xi < 4u; xi++) {
     let row = bt(rows[xi]);
     for (var nu = 0u; nu < 4u; nu++) {
-      v[(xi * 4u + nu) * plane16 + t * p.IC + ic] = row[nu];
+      v[(xi * 4u + nu) * plane16 + t * p.IC + ic] = X(row[nu]);
     }
   }
 }

@@ -1,7 +1,8 @@
 // Winograd F(2x2, 3x3), step 1 of 3 (see ops/conv2d.ts): transforms each 3x3 filter g of
-// w [OC, IC, 3, 3] into U = G g Gᵀ (4x4) and stores it as 16 matrices u[ξν][oc][ic] (f32), the
-// right-hand operands of the 16 GEMMs, stored [N, K] like nn.Linear's weights: the GEMM then
-// reads 4 k per load (matmul.wgsl's B_T), +10-25 % on lavapipe over u[ξν][ic][oc].
+// w [OC, IC, 3, 3] into U = G g Gᵀ (4x4, in f32) and stores it in the weights' dtype as 16
+// matrices u[ξν][oc][ic], the right-hand operands of the 16 GEMMs, stored [N, K] like
+// nn.Linear's weights: the GEMM then reads 4 k per load (matmul.wgsl's B_T), +10-25 % on
+// lavapipe over u[ξν][ic][oc].
 //   G = [1, 0, 0; 1/2, 1/2, 1/2; 1/2, -1/2, 1/2; 0, 0, 1]
 //
 // QUADS (IC a multiple of 4): an invocation transforms the filters of 4 consecutive input

@@ -1,6 +1,7 @@
 // C = A·B (+ bias), the plain way: one invocation per output element, a dot product over K in
 // f32. Same parameters as matmul.wgsl; the readable baseline, and the fallback on devices without
-// subgroups.
+// subgroups. C is the result's storage type: X, or f32 where a caller keeps f16 operands' sums in
+// f32 (Winograd).
 
 struct Params {
   M: u32, N: u32, K: u32,
@@ -16,7 +17,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<X>;
 @group(0) @binding(2) var<storage, read> b: array<X>;
 @group(0) @binding(3) var<storage, read> bias: array<X>;
-@group(0) @binding(4) var<storage, read_write> c: array<X>;
+@group(0) @binding(4) var<storage, read_write> c: array<C>;
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -40,5 +41,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   }
   if (p.biasMode == 1u) { sum += f32(bias[n]); }
   if (p.biasMode == 2u) { sum += f32(bias[m]); }
-  c[(batch * p.M + m) * p.N + n] = X(sum);
+  c[(batch * p.M + m) * p.N + n] = C(sum);
 }

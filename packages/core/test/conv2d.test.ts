@@ -64,7 +64,9 @@ async function check(device: Device, variant: string, c: Case, e: Epilogue = {},
   });
   const want = conv2dCpu(x.host, w.host, { bias: bias?.host, stride, padding, activation, residual: residual?.host, inputScale: scale?.host });
   // The explicit GEMM applies SiLU and the residual as separate passes: one f16 rounding each.
-  const roundings = variant === 'gemm' ? 1 + (e.silu ? 1 : 0) + (e.residual ? 1 : 0) : 1;
+  // Winograd stores its GEMM operands U and V in f16 too: two more roundings (measured: at most
+  // 1.5 roundings' worth in all, over 60 random cases of up to 320 channels).
+  const roundings = variant === 'gemm' ? 1 + (e.silu ? 1 : 0) + (e.residual ? 1 : 0) : variant === 'winograd' ? 3 : 1;
   await expectClose(got, want, dtype === 'f16' ? roundings * F16_TOL : F32_TOL, `${variant} ${dtype} ${JSON.stringify(c)} ${JSON.stringify(e)}`);
   for (const t of [x.gpu, w.gpu, bias?.gpu, residual?.gpu, scale?.gpu, got]) t?.dispose();
 }

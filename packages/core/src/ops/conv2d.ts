@@ -1,7 +1,7 @@
 import { hasSubgroups, type Device, type KernelLaunch } from '../device.ts';
 import { BYTES } from '../dtype.ts';
 import { ShapeError, fmt } from '../errors.ts';
-import { Params, grid, storageType, vectorType, type KernelConsts } from '../kernel.ts';
+import { Params, grid, vectorType, type KernelConsts } from '../kernel.ts';
 import { sameShape } from '../shape.ts';
 import { empty, zeros, type Tensor } from '../tensor.ts';
 import type { Tunable } from '../tuning.ts';
@@ -327,7 +327,10 @@ function explicitGemm(
  * Winograd F(2x2, 3x3) convolution into `y` (3x3 kernel, stride 1): U = G g Gᵀ per filter
  * (stored [16, outC, inC]), V = Bᵀ d B per 4x4 input tile, M = U ⊙ V summed over input channels
  * as 16 GEMMs (one per position of the 4x4 transform), y = Aᵀ M A per 2x2 output tile with the
- * epilogue. The transforms are float32 whatever the storage type; so are the GEMMs.
+ * epilogue. The transforms compute in float32. U and V, the GEMMs' operands, are stored in the
+ * activations' dtype: in float16 a lane's load brings twice the values, which is what bounds the
+ * GEMMs on lavapipe (matmul.wgsl); each is one more float16 rounding, as storing any activation
+ * is. M, their float32 sums, stays float32 for the output transform, whose sums cancel.
  */
 function winograd(
   x: Tensor,
@@ -341,40 +344,40 @@ function winograd(
   const tilesY = Math.ceil(OH / 2);
   const tilesX = Math.ceil(OW / 2);
   const tiles = batch * tilesY * tilesX;
-  const types = { X: x.dtype };
+  const dtype = x.dtype;
   device.scope(() => {
-    const u = empty(device, [16, outC, inC], 'f32');
+    const u = empty(device, [16, outC, inC], dtype);
     // 4 input channels' filters per invocation, with vector loads and stores, where inC allows.
     const quads = inC % 4 === 0;
     device.run({
       shader: 'conv2d_winograd_weights',
-      types: { WV: vectorType(x.dtype, quads), UV: storageType('f32', quads) },
+      types: { WV: vectorType(dtype, quads), UV: vectorType(dtype, quads) },
       consts: { QUADS: quads },
       inputs: [weight],
       outputs: [u],
       params: new Params().u32(inC, outC).bytes(),
       workgroups: grid(Math.ceil((inC * outC) / (quads ? 4 : 1) / 64)),
-      cost: inC * outC * (60 + 4 * (9 * BYTES[x.dtype] + 64)),
+      cost: inC * outC * (60 + 4 * 25 * BYTES[dtype]),
     });
     const chunk = winogradChunk(inC, outC, device.limits.maxStorageBufferBindingSize);
     for (let first = 0; first < tiles; first += chunk) {
       const count = Math.min(chunk, tiles - first);
       device.scope(() => {
-        const v = empty(device, [16, count, inC], 'f32');
+        const v = empty(device, [16, count, inC], dtype);
         device.run({
           shader: 'conv2d_winograd_input',
-          types,
+          types: { X: dtype },
           consts: { HAS_SCALE: o.inputScale !== undefined },
           inputs: [x, o.inputScale ?? x],
           outputs: [v],
           params: new Params().u32(inC, H, W, tilesY, tilesX, count, o.padY, o.padX, first).bytes(),
           workgroups: grid(Math.ceil((count * inC) / 64)),
-          cost: count * inC * (100 + 4 * (16 * BYTES[x.dtype] + 64)),
+          cost: count * inC * (100 + 4 * 32 * BYTES[dtype]),
         });
-        const m = matmul(v, u, { transposeB: true, countFlops: false }); // [16, count, outC]
+        const m = matmul(v, u, { transposeB: true, countFlops: false, outDtype: 'f32' }); // [16, count, outC]
         device.run({
           shader: 'conv2d_winograd_output',
-          types,
+          types: { X: dtype },
           consts: { EPILOGUE: o.epilogue },
           inputs: [m, o.bias ?? x, o.residual ?? x],
           outputs: [y],

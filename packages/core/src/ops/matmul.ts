@@ -1,5 +1,5 @@
 import { hasSubgroups, type Device, type KernelLaunch } from '../device.ts';
-import { BYTES } from '../dtype.ts';
+import { BYTES, type DType } from '../dtype.ts';
 import { ShapeError, fmt } from '../errors.ts';
 import { Params, vectorType } from '../kernel.ts';
 import { broadcastShapes, broadcastStrides, numel } from '../shape.ts';
@@ -28,6 +28,8 @@ export interface MatmulOptions {
   variant?: string;
   /** @internal false when a caller counts the FLOPs itself (Winograd counts its direct equivalent). */
   countFlops?: boolean;
+  /** @internal The result's dtype, when not the operands' (Winograd keeps its f16 GEMMs' sums in f32). */
+  outDtype?: DType;
 }
 
 /**
@@ -80,7 +82,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     throw new ShapeError(`${op}: batch dimensions of a ${fmt(a.shape)} and b ${fmt(b.shape)} cannot be broadcast together`);
   }
   const device = a.device;
-  const out = empty(device, [...batchShape, M, N], a.dtype);
+  const outDtype = options.outDtype ?? a.dtype;
+  const out = empty(device, [...batchShape, M, N], outDtype);
   if (out.size === 0) return out;
 
   const gemm: Gemm = {
@@ -137,13 +140,13 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       const macs = count * band.rows * gemm.N * gemm.K;
       const launch: KernelLaunch = {
         shader: subgroup ? 'matmul' : 'matmul_naive',
-        types: subgroup ? { X: a.dtype, AV: vectorType(a.dtype, vecA), BV: vectorType(a.dtype, vecBT || vecBV), CV: vectorType(a.dtype, vecC) } : { X: a.dtype },
+        types: subgroup ? { X: a.dtype, AV: vectorType(a.dtype, vecA), BV: vectorType(a.dtype, vecBT || vecBV), CV: vectorType(outDtype, vecC) } : { X: a.dtype, C: outDtype },
         consts: subgroup ? { ROWS: band.tile, A_V: vecA, B_T: vecBT, B_V: vecBV, C_V: vecC, BIAS_ROWS: bias !== undefined && biasPerRow } : undefined,
         inputs: [a, b, bias ?? a],
         outputs: [out],
         params: params(first, band.first),
         workgroups: [groups[0], groups[1], count],
-        cost: (subgroup ? 1 : NAIVE_SLOWDOWN) * (2 * macs + BYTES[a.dtype] * 4 * count * (band.rows * gemm.K + gemm.K * gemm.N + band.rows * gemm.N)),
+        cost: (subgroup ? 1 : NAIVE_SLOWDOWN) * (2 * macs + 4 * count * (BYTES[a.dtype] * (band.rows * gemm.K + gemm.K * gemm.N) + BYTES[outDtype] * band.rows * gemm.N)),
         flops: options.countFlops === false ? 0 : 2 * macs,
       };
       device.run({ ...launch, subgroups: subgroup });
