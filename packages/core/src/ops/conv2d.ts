@@ -93,7 +93,8 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   const npx = OH * OW;
   if (batch * outC * npx === 0) return empty(device, outShape, x.dtype);
   const tiles = batch * Math.ceil(OH / 2) * Math.ceil(OW / 2);
-  // Winograd's float32 intermediates: the 16 transformed filters whole, the input tiles and GEMM
+  // Winograd's intermediates, sized as float32 (the GEMM results are; in float16 the transformed
+  // filters and input tiles take half): the 16 transformed filters whole, the input tiles and GEMM
   // results in chunks of tiles.
   const limit = device.limits.maxStorageBufferBindingSize;
   const gemmPatchBytes = npx % 4 === 0 ? batch * K * npx * BYTES[x.dtype] : Infinity;
@@ -255,7 +256,7 @@ function tunable(x: Tensor, weight: Tensor, options: Conv2dOptions, withGemm: bo
 const WINOGRAD_MIN_TILES = 16;
 const WINOGRAD_MIN_CHANNELS = 64;
 /**
- * Largest float32 intermediate of a Winograd chunk. Big enough that each chunk's 16 GEMMs run at
+ * Largest intermediate of a Winograd chunk (its float32 GEMM results). Big enough that each chunk's 16 GEMMs run at
  * full speed, small enough to bound the extra memory at large images (the VAE at 512 px has 64 K
  * tiles per 128 channels).
  */
