@@ -256,9 +256,9 @@ function tunable(x: Tensor, weight: Tensor, options: Conv2dOptions, withGemm: bo
 const WINOGRAD_MIN_TILES = 16;
 const WINOGRAD_MIN_CHANNELS = 64;
 /**
- * Largest intermediate of a Winograd chunk (its float32 GEMM results). Big enough that each chunk's 16 GEMMs run at
- * full speed, small enough to bound the extra memory at large images (the VAE at 512 px has 64 K
- * tiles per 128 channels).
+ * Largest intermediate of a Winograd chunk (its float32 GEMM results). Big enough that each
+ * chunk's 16 GEMMs run at full speed, small enough to bound the extra memory at large images (the
+ * VAE at 512 px has 64 K tiles per 128 channels).
  */
 const WINOGRAD_CHUNK_BYTES = 32 << 20;
 

@@ -130,7 +130,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const vecBV = subgroup && !transposeB && N % 4 === 0 && bStridesAligned;
   const vecC = subgroup && N % 4 === 0;
   for (const band of rowBands(gemm.M, subgroup)) {
-    const groups = subgroup ? [Math.ceil(gemm.N / 32), Math.ceil(band.rows / band.tile)] : [Math.ceil(gemm.N / 8), Math.ceil(band.rows / 8)];
+    // Workgroup tiles: band.tile rows by 32 columns (subgroup) or 8 x 8 (naive, whose band tile is 8).
+    const groups = [Math.ceil(gemm.N / (subgroup ? 32 : 8)), Math.ceil(band.rows / band.tile)];
     if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) {
       throw new ShapeError(`${op}: a ${fmt(a.shape)} x b ${fmt(b.shape)} needs more than ${MAX_GROUPS} workgroups along a dimension`);
     }
