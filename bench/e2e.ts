@@ -8,7 +8,7 @@
 //
 //   npm run bench:e2e [-- --weights FILE] [--dtype f32,f16] [--cases a,b] [--runs N] [--settle N] [--no-probe] [--no-autotune] [--json FILE]
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createDevice, tensor, type Device, type Tensor, type TuningResult } from '@unicontrol/core';
 import { UniControlModel } from '@unicontrol/model';
@@ -74,6 +74,16 @@ function peakRss(): number {
   return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
 }
 
+/** A mistake on the command line: reported as one line, without a stack. */
+class UsageError extends Error {}
+
+/** `--flag`'s value as a whole number ≥ `min`. */
+function count(flag: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${flag} takes a whole number ≥ ${min}, not ${value}`);
+  return n;
+}
+
 const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
 
 async function main(): Promise<void> {
@@ -82,13 +92,17 @@ async function main(): Promise<void> {
     return;
   }
   const dtypes = args.dtype.split(',').map((s) => {
-    if (s !== 'f32' && s !== 'f16') throw new Error(`--dtype takes f32 and/or f16, not ${s}`);
+    if (s !== 'f32' && s !== 'f16') throw new UsageError(`--dtype takes f32 and/or f16, not ${s}`);
     return s;
   });
   const names = args.cases?.split(',') ?? Object.keys(CASES);
-  for (const n of names) if (!CASES[n]) throw new Error(`unknown case ${n}; cases: ${Object.keys(CASES).join(', ')}`);
-  const runs = Math.max(1, Number(args.runs));
-  const settle = Math.max(0, Number(args.settle));
+  for (const n of names) if (!CASES[n]) throw new UsageError(`unknown case ${n}; cases: ${Object.keys(CASES).join(', ')}`);
+  const runs = count('runs', args.runs, 1);
+  const settle = count('settle', args.settle, 0);
+  // Checked before the device and the FMA probe: a missing checkpoint should not cost a minute first.
+  if (!existsSync(args.weights)) {
+    throw new UsageError(`no checkpoint at ${args.weights}: run \`npm run weights:synthetic\` first (a 5.8 GB random-weight checkpoint), or pass --weights FILE`);
+  }
   const device = await createDevice();
   const adapter = device.adapter.description || device.adapter.name;
   console.error(`adapter: ${adapter} (${device.adapter.backend})`);
@@ -114,7 +128,9 @@ async function main(): Promise<void> {
         tuneS = (performance.now() - t0) / 1000;
         console.error(`${dtype} ${name}: autotune: ${tuned.length} call shapes timed in ${tuneS.toFixed(1)} s`);
         for (const res of tuned) {
-          console.error(`  ${res.key}: ${Object.entries(res.ms).map(([v, ms]) => `${v} ${ms.toFixed(1)} ms`).join(', ')} → ${res.chosen}`);
+          // `>`: cut short after one spinning call (an overestimate), clearly slower than the winner.
+          const timing = ([v, ms]: [string, number]) => `${v} ${res.cutShort?.includes(v) ? '>' : ''}${ms.toFixed(1)} ms`;
+          console.error(`  ${res.key}: ${Object.entries(res.ms).map(timing).join(', ')} → ${res.chosen}`);
         }
       }
       t0 = performance.now();
@@ -174,4 +190,8 @@ async function main(): Promise<void> {
   device.destroy();
 }
 
-await main();
+await main().catch((e: unknown) => {
+  if (!(e instanceof UsageError)) throw e;
+  console.error(`bench:e2e: ${e.message}`);
+  process.exitCode = 2;
+});

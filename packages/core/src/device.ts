@@ -2,7 +2,7 @@ import type { DType } from './dtype.ts';
 import { AdapterError, DeviceLostError, ShapeError, fmt } from './errors.ts';
 import { ForgettingPool } from './bindgroups.ts';
 import { PipelineCache, type KernelConsts, type KernelKey, type KernelType } from './kernel.ts';
-import { timeCalls, Tuning, type Tunable, type TuningResult } from './tuning.ts';
+import { timeCandidates, Tuning, type Tunable, type TuningResult } from './tuning.ts';
 import type { BufferPool, MemoryStats } from './memory.ts';
 import { DeviceLoss, Recorder } from './recorder.ts';
 import type { WaitCalibration } from './quiet.ts';
@@ -256,9 +256,11 @@ export class Device {
    * (e.g. conv2d's Winograd or implicit GEMM for each 3x3 convolution shape), and makes the ops
    * use the fastest from then on. `fn` runs as in `compileAhead` (nothing dispatched); then each
    * call shape not tuned before is run with every candidate on zero-filled inputs of its shapes
-   * and timed (two warm-up calls, then 3 timed, sleeping through most of the expected time before
-   * each wait). Resolves to what was measured for the
-   * newly tuned keys; `device.tuning.results()` holds every choice made so far.
+   * and timed (`timeCandidates`: two warm-up calls, then a quiet sample of 3, or of 1 for calls of
+   * 100 ms or more, sleeping through most of the expected time before each wait; a candidate
+   * clearly slower than the fastest so far after its warm-up is not timed further). Resolves to
+   * what was measured for the newly tuned keys; `device.tuning.results()` holds every choice made
+   * so far.
    */
   async autotune(fn: () => unknown): Promise<TuningResult[]> {
     const offered = new Map<string, Tunable>();
@@ -273,15 +275,12 @@ export class Device {
       const inputs = tunable.prepare();
       try {
         await this.compileAhead(() => tunable.candidates.forEach((v) => inputs.run(v)));
-        const ms: Record<string, number> = {};
         // Each call is submitted as it is recorded: the samples sleep while the GPU works.
         const call = (v: string) => () => {
           inputs.run(v);
           this.recorder.flush();
         };
-        for (const v of tunable.candidates) ms[v] = await timeCalls(call(v), () => this.recorder.sync(false));
-        const chosen = tunable.candidates.reduce((best, v) => (ms[v] < ms[best] ? v : best));
-        const result = { key: tunable.key, ms, chosen };
+        const result = { key: tunable.key, ...(await timeCandidates(tunable.candidates, call, () => this.recorder.sync(false))) };
         this.tuning.record(result);
         results.push(result);
       } finally {

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { conv2d, tensor, type Device, type Tensor } from '../src/index.ts';
+import { CLEAR_LOSS, LONG_CALL_MS, timeCandidates } from '../src/tuning.ts';
 import { randn, rng, SEED, testDevice } from './helpers.ts';
 
 const r = rng(SEED);
@@ -107,5 +108,65 @@ describe('Device.autotune', () => {
     const out = device.scope(() => net(t)[1]);
     expect(device.counters().dispatches).toBeGreaterThan(0);
     expect((await out.read()).length).toBe(24 * 12 * 10);
+  });
+});
+
+/**
+ * A stand-in GPU for the timing logic: each call of candidate v keeps it busy for `ms[v]`
+ * milliseconds after the previous call ends; the wait resolves when it is idle. Counts calls.
+ */
+function fakeGpu(ms: Record<string, number>) {
+  let busyUntil = 0;
+  const calls: Record<string, number> = {};
+  return {
+    calls,
+    call: (v: string) => () => {
+      calls[v] = (calls[v] ?? 0) + 1;
+      busyUntil = Math.max(busyUntil, performance.now()) + ms[v];
+    },
+    waitIdle: () => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, busyUntil - performance.now()))),
+  };
+}
+
+describe('timeCandidates', () => {
+  it('stops timing a candidate after its spinning call when it is clearly slower than the fastest so far', async () => {
+    const gpu = fakeGpu({ fast: 8, slow: 8 * 3 * CLEAR_LOSS });
+    const res = await timeCandidates(['fast', 'slow'], gpu.call, gpu.waitIdle);
+    expect(res.chosen).toBe('fast');
+    expect(res.cutShort).toEqual(['slow']);
+    // The untimed call and the spinning one; the winner also took at least one quiet sample of 3.
+    expect(gpu.calls.slow).toBe(2);
+    expect(gpu.calls.fast).toBeGreaterThanOrEqual(5);
+    expect(res.ms.slow).toBeGreaterThan(res.ms.fast);
+  });
+
+  it('times candidates within CLEAR_LOSS of the fastest in full', async () => {
+    const gpu = fakeGpu({ a: 10, b: 11 });
+    const res = await timeCandidates(['a', 'b'], gpu.call, gpu.waitIdle);
+    expect(res.cutShort).toBeUndefined();
+    expect(gpu.calls.b).toBeGreaterThanOrEqual(5);
+    expect(res.chosen).toBe('a');
+  });
+
+  it('times a faster candidate that comes after a slower one in full, and chooses it', async () => {
+    const gpu = fakeGpu({ slow: 12, fast: 6 });
+    const res = await timeCandidates(['slow', 'fast'], gpu.call, gpu.waitIdle);
+    expect(res.cutShort).toBeUndefined();
+    expect(res.chosen).toBe('fast');
+    expect(res.ms.fast).toBeLessThan(res.ms.slow);
+  });
+
+  it('samples calls of LONG_CALL_MS or more one at a time', async () => {
+    const gpu = fakeGpu({ long: LONG_CALL_MS * 1.2 });
+    const res = await timeCandidates(['long'], gpu.call, gpu.waitIdle);
+    expect(res.chosen).toBe('long');
+    // Untimed, spinning, one quiet call (one retake allowed if a timer fired late); samples of 3 would make at least 5.
+    expect(gpu.calls.long).toBeLessThanOrEqual(4);
+    expect(res.ms.long).toBeGreaterThanOrEqual(LONG_CALL_MS);
+  });
+
+  it('rejects an empty candidate list', async () => {
+    const gpu = fakeGpu({});
+    await expect(timeCandidates([], gpu.call, gpu.waitIdle)).rejects.toThrow('no candidates');
   });
 });
