@@ -112,17 +112,19 @@ describe('Device.autotune', () => {
 });
 
 /**
- * A stand-in GPU for the timing logic: each call of candidate v keeps it busy for `ms[v]`
- * milliseconds after the previous call ends; the wait resolves when it is idle. Counts calls.
+ * A stand-in GPU for the timing logic: call n (from 1) of candidate v keeps it busy for `ms[v]`
+ * milliseconds (or `ms[v](n)`) after the previous call ends; the wait resolves when it is idle.
+ * Counts calls.
  */
-function fakeGpu(ms: Record<string, number>) {
+function fakeGpu(ms: Record<string, number | ((n: number) => number)>) {
   let busyUntil = 0;
   const calls: Record<string, number> = {};
   return {
     calls,
     call: (v: string) => () => {
-      calls[v] = (calls[v] ?? 0) + 1;
-      busyUntil = Math.max(busyUntil, performance.now()) + ms[v];
+      const n = (calls[v] = (calls[v] ?? 0) + 1);
+      const d = ms[v];
+      busyUntil = Math.max(busyUntil, performance.now()) + (typeof d === 'number' ? d : d(n));
     },
     waitIdle: () => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, busyUntil - performance.now()))),
   };
@@ -134,8 +136,9 @@ describe('timeCandidates', () => {
     const res = await timeCandidates(['fast', 'slow'], gpu.call, gpu.waitIdle);
     expect(res.chosen).toBe('fast');
     expect(res.cutShort).toEqual(['slow']);
-    // The untimed call and the spinning one; the winner also took at least one quiet sample of 3.
-    expect(gpu.calls.slow).toBe(2);
+    // The untimed call and two spinning ones (short calls get a second); the winner also took at
+    // least one quiet sample of 3.
+    expect(gpu.calls.slow).toBe(3);
     expect(gpu.calls.fast).toBeGreaterThanOrEqual(5);
     expect(res.ms.slow).toBeGreaterThan(res.ms.fast);
   });
@@ -154,6 +157,21 @@ describe('timeCandidates', () => {
     expect(res.cutShort).toBeUndefined();
     expect(res.chosen).toBe('fast');
     expect(res.ms.fast).toBeLessThan(res.ms.slow);
+  });
+
+  it('gives a short call that was slow once a second spinning call before cutting it', async () => {
+    // Call 2 (the first spinning one) is slow; every other call is as fast as the rival's.
+    const gpu = fakeGpu({ rival: 10, noisy: (n) => (n === 2 ? 10 * 3 * CLEAR_LOSS : 10) });
+    const res = await timeCandidates(['rival', 'noisy'], gpu.call, gpu.waitIdle);
+    expect(res.cutShort).toBeUndefined();
+    expect(gpu.calls.noisy).toBeGreaterThanOrEqual(6);
+  });
+
+  it('cuts a long call after one spinning call', async () => {
+    const gpu = fakeGpu({ fast: LONG_CALL_MS, slow: LONG_CALL_MS * 2 * CLEAR_LOSS });
+    const res = await timeCandidates(['fast', 'slow'], gpu.call, gpu.waitIdle);
+    expect(res).toMatchObject({ chosen: 'fast', cutShort: ['slow'] });
+    expect(gpu.calls.slow).toBe(2);
   });
 
   it('samples calls of LONG_CALL_MS or more one at a time', async () => {
