@@ -63,8 +63,16 @@ describe.skipIf(!HAVE_SHARED)('UniControlPipeline (tiny weights)', () => {
   it('tunes and compiles a step and the decode ahead; a repeated call tunes nothing, compiles nothing and creates no bind group', async () => {
     const device = pipeline.device;
     const ahead = vi.spyOn(device, 'compileAhead');
+    // Planning slowed on purpose: the delay must count in `timings.plan`, not in sampling.
+    const autotune = device.autotune.bind(device);
+    const tune = vi.spyOn(device, 'autotune').mockImplementationOnce(async (fn) => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      return autotune(fn);
+    });
     try {
-      await pipeline.generate({ ...base, steps: 2 });
+      const { timings } = await pipeline.generate({ ...base, steps: 2 });
+      expect(Object.keys(timings)).toEqual(['condition', 'text', 'plan', 'sampling', 'decode']);
+      expect(timings.plan).toBeGreaterThanOrEqual(500);
       expect(ahead).toHaveBeenCalled(); // for the step and the decode, and by autotune for each timed shape
       device.resetCounters();
       ahead.mockClear();
@@ -77,6 +85,7 @@ describe.skipIf(!HAVE_SHARED)('UniControlPipeline (tiny weights)', () => {
       expect(caches.bindGroupsReused).toBeGreaterThan(0);
     } finally {
       ahead.mockRestore();
+      tune.mockRestore();
     }
   });
 

@@ -31,8 +31,12 @@ export interface GenerateResult {
   height: number;
   /** The condition maps as the model saw them (resized), by task. */
   conditions: { task: TaskName; map: RgbaImage; weight: number }[];
-  /** Milliseconds per stage. */
-  timings: { condition: number; text: number; sampling: number; decode: number };
+  /**
+   * Milliseconds per stage. `plan` is the kernel autotune and pipeline compilation before the first
+   * step (long only the first time a shape runs on an adapter; see `GenerateOptions.autotune`);
+   * `sampling` runs from the first step to the last.
+   */
+  timings: { condition: number; text: number; plan: number; sampling: number; decode: number };
 }
 
 /**
@@ -137,6 +141,7 @@ export class UniControlPipeline {
         rehearse();
         device.scope(() => void model.decode(xT));
       });
+      const planned = performance.now();
       const denoise = denoiser(prepare());
       const started = performance.now();
       // Progress reports run in order; a preview waits for its readback without holding up
@@ -156,11 +161,15 @@ export class UniControlPipeline {
           signal: options.signal,
           onStep: async ({ step, total, timestep, x, predX0 }) => {
             if (failure.failed) throw failure.error;
-            const elapsedMs = performance.now() - started;
-            const progress = { step, total, timestep, elapsedMs, etaMs: (elapsedMs / (step + 1)) * (total - step - 1) };
             const wantPreview = o.previewEvery > 0 && ((step + 1) % o.previewEvery === 0 || step === total - 1);
             const preview = wantPreview ? latentPreview(predX0.keep()).finally(() => predX0.dispose()) : undefined;
             preview?.catch(() => undefined); // observed by the report below; never an unhandled rejection
+            // The NaN/Inf guard (see finite.ts): its 4-byte flag read stands in for the sampler's
+            // wait, so the step's GPU work is done after it and the elapsed time includes it (timed
+            // before it, step 1 reported the time to record it and an ETA of almost 0).
+            await guard.check(x, step, total, timestep);
+            const elapsedMs = performance.now() - started;
+            const progress = { step, total, timestep, elapsedMs, etaMs: (elapsedMs / (step + 1)) * (total - step - 1) };
             reports = reports
               .then(async () => {
                 if (!failure.failed) options.onProgress?.({ ...progress, preview: await preview });
@@ -168,8 +177,6 @@ export class UniControlPipeline {
               .catch((error: unknown) => {
                 if (!failure.failed) Object.assign(failure, { failed: true, error });
               });
-            // The NaN/Inf guard (see finite.ts): its 4-byte flag read stands in for the sampler's wait.
-            await guard.check(x, step, total, timestep);
           },
         },
       );
@@ -177,7 +184,7 @@ export class UniControlPipeline {
       if (failure.failed) throw failure.error;
       const t3 = performance.now();
       const pixels = await toRgba(model.decode(latent));
-      return { pixels, t2, t3 };
+      return { pixels, t2, planned, t3 };
     });
     const t4 = performance.now();
     const plane = width * height;
@@ -188,7 +195,7 @@ export class UniControlPipeline {
       width,
       height,
       conditions: fitted.map((m) => ({ task: m.task.name, map: m.map, weight: m.weight })),
-      timings: { condition: t1 - t0, text: result.t2 - t1, sampling: result.t3 - result.t2, decode: t4 - result.t3 },
+      timings: { condition: t1 - t0, text: result.t2 - t1, plan: result.planned - result.t2, sampling: result.t3 - result.planned, decode: t4 - result.t3 },
     };
   }
 
