@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDevice } from '@unicontrol/core';
 import { expectedKeys, UniControlModel, UNREVEALED_DEFAULTS, type UniControlConfig } from '@unicontrol/model';
-import { encodePng, findVocabulary, loadTuning, readTokenizer, saveTuning, UniControlPipeline, type RgbaImage } from '@unicontrol/unicontrol';
+import { encodePng, findVocabulary, loadTuning, readTokenizer, saveTuningOrWarn, UniControlPipeline, type RgbaImage } from '@unicontrol/unicontrol';
 import { writeSyntheticCheckpoint } from './make-synthetic-checkpoint.ts';
 
 const REAL = 'weights/unicontrol_v1.1.st';
@@ -109,11 +109,11 @@ async function main(): Promise<number> {
       lastElapsed = p.elapsedMs;
     },
   });
-  saveTuning(device);
   await mkdir(args.out, { recursive: true });
   await writeFile(join(args.out, 'photo.png'), encodePng(photo));
   await writeFile(join(args.out, 'condition.png'), encodePng(result.conditions[0].map));
   await writeFile(join(args.out, 'image.png'), result.images[0].png());
+  saveTuningOrWarn(device);
   const t = result.timings;
   process.stdout.write(
     `\nwrote ${join(args.out, 'image.png')} (${result.width}x${result.height}, seed ${result.seed}) and condition.png, photo.png\n` +

@@ -188,11 +188,12 @@ describe.skipIf(!HAVE_SHARED)('UniControlPipeline (tiny weights)', () => {
   it('the CLI writes a PNG of the requested size, identical bytes for the same seed', () => {
     const dir = mkdtempSync(join(tmpdir(), 'generate-'));
     writeFileSync(join(dir, 'photo.png'), encodePng(photo(64, 64)));
+    // The tuning cache in the test's folder, not the user's.
     const run = (out: string) =>
       spawnSync(
         process.execPath,
         [BIN, 'generate', '--heads', '2', '--clip-heads', '2', '--weights', `${TINY}model.safetensors`, '--vocab', VOCAB, '--task', 'canny', '--image', join(dir, 'photo.png'), '--prompt', 'a cat', '--steps', '2', '--seed', '42', '--width', '128', '--height', '64', '--out', out, '--json'],
-        { encoding: 'utf8' },
+        { encoding: 'utf8', env: { ...process.env, UNICONTROL_CACHE: join(dir, 'cache') } },
       );
     const a = run(join(dir, 'a.png'));
     expect(a.status, a.stderr).toBe(0);

@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Tuning, type Device, type TuningResult, type WaitCalibration } from '@unicontrol/core';
-import { loadTuning, saveTuning, tuningCachePath } from '../src/cli/tuningCache.ts';
+import { loadTuning, saveTuning, saveTuningOrWarn, tuningCachePath } from '../src/cli/tuningCache.ts';
 
 /** Just what the cache reads of a device: its adapter, its tuning and its wait calibration. */
 function fakeDevice(name: string): Device {
@@ -73,6 +73,27 @@ describe('the CLI tuning cache', () => {
     loadTuning(bad, path);
     expect(bad.tuning.results()).toEqual(results);
     expect(bad.waitCalibration.msPerCost).toBe(0);
+  });
+
+  it('saveTuningOrWarn reports an unwritable cache on one line instead of throwing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tuning-'));
+    writeFileSync(join(dir, 'file'), '');
+    const a = fakeDevice('llvmpipe');
+    for (const r of results) a.tuning.record(r);
+    const path = join(dir, 'file', 'tuning.json'); // its folder is a file
+    expect(() => saveTuning(a, path)).toThrow();
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(() => saveTuningOrWarn(a, path)).not.toThrow();
+      expect(stderr).toHaveBeenCalledOnce();
+      expect(String(stderr.mock.calls[0][0])).toMatch(/^warning: the kernel tuning cache was not saved to .*file\/tuning\.json \(.+\); the next run times the kernels again\n$/);
+    } finally {
+      stderr.mockRestore();
+    }
+    saveTuningOrWarn(a, join(dir, 'ok', 'tuning.json'));
+    const again = fakeDevice('llvmpipe');
+    loadTuning(again, join(dir, 'ok', 'tuning.json'));
+    expect(again.tuning.results()).toEqual(results);
   });
 
   it('lives in $UNICONTROL_CACHE, else $XDG_CACHE_HOME/unicontrol', () => {

@@ -5,7 +5,7 @@ import { decodePng, flattenAlpha } from '../image/index.ts';
 import { checkGenerateOptions, UniControlPipeline } from '../pipeline/pipeline.ts';
 import type { GenerateOptions } from '../pipeline/options.ts';
 import { findVocabulary, readTokenizer } from '../vocabulary.ts';
-import { loadTuning, saveTuning } from './tuningCache.ts';
+import { loadTuning, saveTuningOrWarn } from './tuningCache.ts';
 import { parseArgs, UsageError, type ParsedArgs } from './args.ts';
 import { checkWeightsFile } from './checkWeights.ts';
 import { ProgressBar } from './progress.ts';
@@ -136,13 +136,13 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
   try {
     const result = await pipeline.generate({ ...options, signal: abort.signal, onProgress: (p) => bar.update(p.step + 1, p.total, p.etaMs) });
     bar.done();
-    if (options.autotune) saveTuning(pipeline.device);
     const out = stringFlag(args, 'out') ?? `unicontrol-${result.seed}.png`;
     const files = result.images.map((_, i) => outputPath(out, result.seed, i, result.images.length));
     for (const [i, img] of result.images.entries()) {
       await mkdir(dirname(files[i]), { recursive: true });
       await writeFile(files[i], img.png());
     }
+    if (options.autotune) saveTuningOrWarn(pipeline.device);
     const summary = { files, seed: result.seed.toString(), width: result.width, height: result.height, timings_ms: { load: loadMs, ...result.timings } };
     if (args.flags.has('json')) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else process.stdout.write(`${files.join('\n')}\nseed ${summary.seed}, ${result.width}x${result.height}\n`);

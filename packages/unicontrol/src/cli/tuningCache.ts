@@ -64,3 +64,16 @@ export function saveTuning(device: Device, path = tuningCachePath()): void {
   writeFileSync(tmp, `${JSON.stringify(file, null, 1)}\n`);
   renameSync(tmp, path);
 }
+
+/**
+ * `saveTuning`, with a failure (an unwritable cache directory) reported as one line on stderr
+ * instead of thrown: the cache only saves the next run some timing, and must not cost this run its
+ * images.
+ */
+export function saveTuningOrWarn(device: Device, path = tuningCachePath()): void {
+  try {
+    saveTuning(device, path);
+  } catch (e) {
+    process.stderr.write(`warning: the kernel tuning cache was not saved to ${path} (${e instanceof Error ? e.message : String(e)}); the next run times the kernels again\n`);
+  }
+}
