@@ -81,7 +81,7 @@ export const LONG_CALL_MS = 100;
 
 /** How `timeCalls` timed one candidate. */
 export interface CallTiming {
-  /** Milliseconds per call: quiet samples' median, or the spinning call's time when cut short. */
+  /** Milliseconds per call: a quiet sample's, or the spinning call's when cut short. */
   ms: number;
   /** The spinning call's time, ms (an overestimate: the wait spins). */
   spinMs: number;

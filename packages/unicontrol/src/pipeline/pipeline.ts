@@ -141,9 +141,9 @@ export class UniControlPipeline {
         rehearse();
         device.scope(() => void model.decode(xT));
       });
-      const planned = performance.now();
-      const denoise = denoiser(prepare());
+      // Sampling, as timed and as reported in progress, starts here.
       const started = performance.now();
+      const denoise = denoiser(prepare());
       // Progress reports run in order; a preview waits for its readback without holding up
       // sampling. A failing report (or preview) is kept and ends the run at the next step.
       const failure: { error?: unknown; failed: boolean } = { failed: false };
@@ -184,7 +184,7 @@ export class UniControlPipeline {
       if (failure.failed) throw failure.error;
       const t3 = performance.now();
       const pixels = await toRgba(model.decode(latent));
-      return { pixels, t2, planned, t3 };
+      return { pixels, t2, started, t3 };
     });
     const t4 = performance.now();
     const plane = width * height;
@@ -195,7 +195,7 @@ export class UniControlPipeline {
       width,
       height,
       conditions: fitted.map((m) => ({ task: m.task.name, map: m.map, weight: m.weight })),
-      timings: { condition: t1 - t0, text: result.t2 - t1, plan: result.planned - result.t2, sampling: result.t3 - result.planned, decode: t4 - result.t3 },
+      timings: { condition: t1 - t0, text: result.t2 - t1, plan: result.started - result.t2, sampling: result.t3 - result.started, decode: t4 - result.t3 },
     };
   }
 
