@@ -86,6 +86,72 @@ function count(flag: string, value: string, min: number): number {
 
 const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
 
+/** Tunes, compiles and times case `name` on `model`; the result row of the JSON report. */
+async function timeCase(model: UniControlModel, device: Device, inputs: Map<string, Tensor>, name: string, dtype: 'f32' | 'f16', fma: number, runs: number, settle: number) {
+  let t0: number;
+  let tuneS = 0;
+  let tuned: TuningResult[] = [];
+  if (!args['no-autotune']) {
+    t0 = performance.now();
+    tuned = await device.autotune(() => CASES[name](model, device, inputs));
+    tuneS = (performance.now() - t0) / 1000;
+    console.error(`${dtype} ${name}: autotune: ${tuned.length} call shapes timed in ${tuneS.toFixed(1)} s`);
+    for (const res of tuned) {
+      // `>`: cut short after one spinning call (an overestimate), clearly slower than the winner.
+      const timing = ([v, ms]: [string, number]) => `${v} ${res.cutShort?.includes(v) ? '>' : ''}${ms.toFixed(1)} ms`;
+      console.error(`  ${res.key}: ${Object.entries(res.ms).map(timing).join(', ')} → ${res.chosen}`);
+    }
+  }
+  t0 = performance.now();
+  const { compiled } = await device.compileAhead(() => CASES[name](model, device, inputs));
+  const compileS = (performance.now() - t0) / 1000;
+  console.error(`${dtype} ${name}: compile ahead: ${compiled} pipelines in ${compileS.toFixed(2)} s`);
+  // Start each case from an empty pool, so its allocated peak is its own.
+  device.pool.trim();
+  device.pool.resetPeak();
+  const seconds: number[] = [];
+  let counted = { dispatches: 0, flops: 0, submits: 0 };
+  let bindGroupsCreated = 0;
+  for (let r = 0; r <= settle + runs; r++) {
+    device.resetCounters();
+    t0 = performance.now();
+    const out = device.scope(() => CASES[name](model, device, inputs));
+    await out.read();
+    seconds.push((performance.now() - t0) / 1000);
+    out.dispose();
+    counted = device.counters();
+    bindGroupsCreated = device.caches().bindGroupsCreated;
+  }
+  const medianS = median(seconds.slice(1 + settle));
+  console.error(`${dtype} ${name}: runs ${seconds.map((t) => t.toFixed(2)).join(' ')} s (first, ${settle} settling, ${runs} timed)`);
+  const gflop = counted.flops / 1e9;
+  const result = {
+    name,
+    dtype,
+    autotune_s: tuneS,
+    autotuned: tuned,
+    compile_ahead_s: compileS,
+    compiled_ahead: compiled,
+    first_s: seconds[0],
+    settle_s: seconds.slice(1, 1 + settle),
+    median_s: medianS,
+    gflop,
+    gflops: gflop / medianS,
+    peak_fraction: gflop / medianS / fma,
+    peak_gpu_bytes: device.memory().peakBytes,
+    peak_allocated_bytes: device.memory().peakAllocatedBytes,
+    peak_rss_bytes: peakRss(),
+    dispatches: counted.dispatches,
+    submits: counted.submits,
+    bind_groups_created: bindGroupsCreated,
+  };
+  console.error(
+    `${dtype} ${name}: first ${result.first_s.toFixed(2)} s, median ${medianS.toFixed(2)} s, ${gflop.toFixed(1)} GFLOP, ${result.gflops.toFixed(1)} GFLOP/s` +
+      `${Number.isFinite(fma) ? ` (${(100 * result.peak_fraction).toFixed(0)}% of FMA peak)` : ''}, GPU peak ${gib(result.peak_gpu_bytes)} live, ${gib(result.peak_allocated_bytes)} allocated, ${result.dispatches} dispatches, ${result.submits} submits, ${result.bind_groups_created} new bind groups`,
+  );
+  return result;
+}
+
 async function main(): Promise<void> {
   if (args.help) {
     console.log(`npm run bench:e2e -- [--weights FILE] [--dtype f32,f16] [--cases ${Object.keys(CASES).join(',')}] [--runs N] [--settle N] [--no-probe] [--no-autotune] [--json FILE]`);
@@ -113,6 +179,10 @@ async function main(): Promise<void> {
   }
   const results = [];
   for (const dtype of dtypes) {
+    if (dtype === 'f16' && !device.hasF16) {
+      console.error(`f16: skipped, the adapter has no 'shader-f16'`);
+      continue;
+    }
     let t0 = performance.now();
     const model = await UniControlModel.load(device, args.weights, { dtype });
     console.error(`loaded ${args.weights} as ${dtype} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${gib(model.weights.bytes)} on the GPU, RSS peak ${gib(peakRss())}`);
@@ -120,67 +190,15 @@ async function main(): Promise<void> {
     inputs.set('context', device.scope(() => model.encodeText(ids(device, 2))).keep());
     inputs.set('taskFeature', device.scope(() => model.taskFeature(ids(device, 1))).keep());
     for (const name of names) {
-      let tuneS = 0;
-      let tuned: TuningResult[] = [];
-      if (!args['no-autotune']) {
-        t0 = performance.now();
-        tuned = await device.autotune(() => CASES[name](model, device, inputs));
-        tuneS = (performance.now() - t0) / 1000;
-        console.error(`${dtype} ${name}: autotune: ${tuned.length} call shapes timed in ${tuneS.toFixed(1)} s`);
-        for (const res of tuned) {
-          // `>`: cut short after one spinning call (an overestimate), clearly slower than the winner.
-          const timing = ([v, ms]: [string, number]) => `${v} ${res.cutShort?.includes(v) ? '>' : ''}${ms.toFixed(1)} ms`;
-          console.error(`  ${res.key}: ${Object.entries(res.ms).map(timing).join(', ')} → ${res.chosen}`);
-        }
+      try {
+        results.push(await timeCase(model, device, inputs, name, dtype, fma, runs, settle));
+      } catch (e) {
+        // One case failing (a kernel the driver refuses, say) should not lose the others' results.
+        const error = (e as Error).message.split('\n')[0];
+        console.error(`${dtype} ${name}: failed: ${error}`);
+        results.push({ name, dtype, error });
+        process.exitCode = 1;
       }
-      t0 = performance.now();
-      const { compiled } = await device.compileAhead(() => CASES[name](model, device, inputs));
-      const compileS = (performance.now() - t0) / 1000;
-      console.error(`${dtype} ${name}: compile ahead: ${compiled} pipelines in ${compileS.toFixed(2)} s`);
-      // Start each case from an empty pool, so its allocated peak is its own.
-      device.pool.trim();
-      device.pool.resetPeak();
-      const seconds: number[] = [];
-      let counted = { dispatches: 0, flops: 0, submits: 0 };
-      let bindGroupsCreated = 0;
-      for (let r = 0; r <= settle + runs; r++) {
-        device.resetCounters();
-        t0 = performance.now();
-        const out = device.scope(() => CASES[name](model, device, inputs));
-        await out.read();
-        seconds.push((performance.now() - t0) / 1000);
-        out.dispose();
-        counted = device.counters();
-        bindGroupsCreated = device.caches().bindGroupsCreated;
-      }
-      const medianS = median(seconds.slice(1 + settle));
-      console.error(`${dtype} ${name}: runs ${seconds.map((t) => t.toFixed(2)).join(' ')} s (first, ${settle} settling, ${runs} timed)`);
-      const gflop = counted.flops / 1e9;
-      const result = {
-        name,
-        dtype,
-        autotune_s: tuneS,
-        autotuned: tuned,
-        compile_ahead_s: compileS,
-        compiled_ahead: compiled,
-        first_s: seconds[0],
-        settle_s: seconds.slice(1, 1 + settle),
-        median_s: medianS,
-        gflop,
-        gflops: gflop / medianS,
-        peak_fraction: gflop / medianS / fma,
-        peak_gpu_bytes: device.memory().peakBytes,
-        peak_allocated_bytes: device.memory().peakAllocatedBytes,
-        peak_rss_bytes: peakRss(),
-        dispatches: counted.dispatches,
-        submits: counted.submits,
-        bind_groups_created: bindGroupsCreated,
-      };
-      console.error(
-        `${dtype} ${name}: first ${result.first_s.toFixed(2)} s, median ${medianS.toFixed(2)} s, ${gflop.toFixed(1)} GFLOP, ${result.gflops.toFixed(1)} GFLOP/s` +
-          `${Number.isFinite(fma) ? ` (${(100 * result.peak_fraction).toFixed(0)}% of FMA peak)` : ''}, GPU peak ${gib(result.peak_gpu_bytes)} live, ${gib(result.peak_allocated_bytes)} allocated, ${result.dispatches} dispatches, ${result.submits} submits, ${result.bind_groups_created} new bind groups`,
-      );
-      results.push(result);
     }
     for (const t of inputs.values()) t.dispose();
     model.dispose();

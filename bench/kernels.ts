@@ -156,6 +156,12 @@ async function main(): Promise<void> {
   ].filter((f): f is string => !!f);
   const gpu: GPU = create(dawnFlags);
   const device = await createDevice({ gpu });
+  if (dtype === 'f16' && !device.hasF16) {
+    console.error(`bench:kernels: --dtype f16 needs 'shader-f16', which adapter '${device.adapter.name}' lacks`);
+    process.exitCode = 2;
+    device.destroy();
+    return;
+  }
   const tfjs = args['no-tfjs'] ? null : await startTfjs(gpu);
 
   const wantedOps = args.op?.split(',').map((s) => s.trim());

@@ -1,25 +1,33 @@
-// Softmax over rows of length N: y = exp(x - max) / Σ exp(x - max), computed in f32 whatever the
-// storage type X. One invocation per row, three passes over it (max, sum, write): memory-bound,
-// and subtracting the row max keeps exp from overflowing.
+// Softmax over rows of length N: y = exp(s - max) / Σ exp(s - max) with s = scale·x, computed in
+// f32 whatever the storage types X and Y. One invocation per row, three passes over it (max, sum,
+// write): memory-bound, and subtracting the row max keeps exp from overflowing.
+//
+// CAUSAL: the rows are blocks of `lq` query rows over N keys; query row i keeps keys j ≤ i
+// (top-left aligned, like attention's mask) and the masked entries are written as 0.
 
 struct Params {
   rows: u32,
   n: u32,
+  lq: u32,
+  scale: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<X>;
-@group(0) @binding(2) var<storage, read_write> y: array<X>;
+@group(0) @binding(2) var<storage, read_write> y: array<Y>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = (wid.x + wid.y * nwg.x) * WG + lid;
   if (row >= p.rows) { return; }
   let base = row * p.n;
-  var m = f32(x[base]);
-  for (var j = 1u; j < p.n; j++) { m = max(m, f32(x[base + j])); }
+  var kept = p.n;
+  if (CAUSAL) { kept = min(p.n, row % p.lq + 1u); }
+  var m = p.scale * f32(x[base]);
+  for (var j = 1u; j < kept; j++) { m = max(m, p.scale * f32(x[base + j])); }
   var sum = 0.0;
-  for (var j = 0u; j < p.n; j++) { sum += exp(f32(x[base + j]) - m); }
+  for (var j = 0u; j < kept; j++) { sum += exp(p.scale * f32(x[base + j]) - m); }
   let inv = 1.0 / sum;
-  for (var j = 0u; j < p.n; j++) { y[base + j] = X(exp(f32(x[base + j]) - m) * inv); }
+  for (var j = 0u; j < kept; j++) { y[base + j] = Y(exp(p.scale * f32(x[base + j]) - m) * inv); }
+  for (var j = kept; j < p.n; j++) { y[base + j] = Y(0.0); }
 }

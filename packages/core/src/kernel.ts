@@ -137,7 +137,11 @@ export class PipelineCache {
       let wait = this.pending.get(k);
       if (!wait) {
         const { layout, descriptor } = this.describe(key);
-        wait = this.device.createComputePipelineAsync(descriptor).then((pipeline) => {
+        const compiling = this.device.createComputePipelineAsync(descriptor).catch((e: unknown) => {
+          // Dawn's message names the shader but not the constants that made it fail.
+          throw new Error(`compiling kernel '${key.shader}' with ${JSON.stringify(key.consts ?? {})} failed: ${(e as Error).message}`);
+        });
+        wait = compiling.then((pipeline) => {
           // A blocking `get` may have compiled the key meanwhile: keep the one already in use.
           // Not reported to onCompile: the caller knows whether work ran meanwhile.
           if (!this.cache.has(k)) this.store(k, { pipeline, layout }, false);

@@ -45,6 +45,22 @@ describe('softmax over the last axis matches the CPU reference', () => {
     }
   });
 
+  it('scale, causal mask and output dtype (the score path of attention)', async () => {
+    const device = await testDevice();
+    const r = rng();
+    // [batch·heads, Lq, Lk] with Lq ≠ Lk: query row i keeps keys j ≤ i, top-left aligned.
+    const shape = [3, 5, 9];
+    const { host, gpu } = randomPair(device, shape, r, { scale: 3 });
+    const scale = -0.7;
+    const masked = Float64Array.from(host.data, (x, idx) => ((idx % 9) > (Math.floor(idx / 9) % 5) ? -Infinity : scale * x));
+    const want = softmaxCpu({ shape, data: masked });
+    await expectClose(softmax(gpu, { scale, causal: true }), want, 1e-6, 'causal, scale -0.7');
+    const half = softmax(gpu, { scale, causal: true, dtype: 'f16' });
+    expect(half.dtype).toBe('f16');
+    await expectClose(half, want, 2 ** -11 + 1e-6, 'causal, f16 result');
+    expect(() => softmax(ops.zeros(device, [4]), { causal: true })).toThrow('softmax: causal needs a query axis before the key axis, got [4]');
+  });
+
   it('keeps empty tensors empty and rejects scalars and integer tensors', async () => {
     const device = await testDevice();
     expect(softmax(ops.zeros(device, [3, 0])).shape).toEqual([3, 0]);
