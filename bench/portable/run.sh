@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the packed benchmarks (bench/portable/pack.sh) on this machine's default WebGPU adapter and
+# writes their JSON and logs to RESULTS_DIR. Needs a Vulkan loader and driver, nothing else.
+#
+#   bench/portable/run.sh RESULTS_DIR [kernels|e2e]...    (default: kernels e2e)
+set -uo pipefail
+here="$(cd "$(dirname "$0")/../.." && pwd)/dist/bench-portable"
+results="${1:?usage: run.sh RESULTS_DIR [kernels|e2e]...}"
+shift
+parts="${*:-kernels e2e}"
+mkdir -p "$results"
+if [ ! -x "$here/node" ]; then xz -dc "$here/node.xz" >"$here/node"; chmod +x "$here/node"; fi
+dawn="$here/node_modules/webgpu/dist/linux-x64/dawn.node"
+[ -f "$dawn" ] || xz -dc "$dawn.xz" >"$dawn"
+node="$here/node"
+cd "$here/../.."
+
+for part in $parts; do
+  case "$part" in
+    kernels)
+      for dtype in f32 f16; do
+        "$node" "$here/js/kernels.mjs" --dtype "$dtype" --runs 5 --target-ms 100 \
+          --json "$results/kernels-$dtype.json" 2>&1 | tee "$results/kernels-$dtype.log"
+      done ;;
+    e2e)
+      weights="${WEIGHTS:-/tmp/synthetic-unicontrol-v1.1.safetensors}"
+      "$node" "$here/js/make-synthetic-checkpoint.mjs" --keys "$here/real_keys.json" --out "$weights" 2>&1 | tail -2
+      "$node" "$here/js/e2e.mjs" --weights "$weights" --dtype f16,f32 --runs 3 \
+        --cases "${E2E_CASES:-step_b2_latent32,step_b2_latent64,text_encode,vae_decode_256,vae_decode_512}" \
+        --json "$results/e2e.json" 2>&1 | tee "$results/e2e.log" ;;
+    *) echo "unknown part '$part' (kernels or e2e)" >&2; exit 2 ;;
+  esac
+done
