@@ -106,6 +106,28 @@ describe('attention matches the CPU reference', () => {
     }
   });
 
+  it('a head size over 160 whose scores would not fit a storage binding runs the fused kernel', async () => {
+    const device = await testDevice();
+    const r = rng();
+    // Just past the binding limit in f32 scores (5793 tokens where the limit is 128 MiB).
+    const len = Math.ceil(Math.sqrt(device.limits.maxStorageBufferBindingSize / 4)) + 1;
+    const c: Case = { batch: 1, lq: len, lk: len, heads: 1, d: 168 };
+    const q = randomPair(device, [1, c.lq, c.d], r);
+    const k = randomPair(device, [1, c.lk, c.d], r);
+    const v = randomPair(device, [1, c.lk, c.d], r);
+    const rows = [0, 1, len >> 1, len - 1];
+    const before = device.memory().liveBytes;
+    const out = attention(q.gpu, k.gpu, v.gpu, { heads: 1 });
+    // only the output is allocated: `blocked`, not the scores variant
+    expect(device.memory().liveBytes - before).toBeLessThan(2 * out.bytes);
+    const got = await out.read();
+    const want = attentionCpu(q.host, k.host, v.host, { heads: 1, rows });
+    const pick = (data: ArrayLike<number>): number[] => rows.flatMap((i) => Array.from({ length: c.d }, (_, j) => data[i * c.d + j]));
+    expect(relError(pick(got), pick(want.data)), `seed ${SEED}`).toBeLessThanOrEqual(1e-5);
+    for (const t of [q, k, v]) t.gpu.dispose();
+    out.dispose();
+  });
+
   it('a query that matches one key much better than the rest returns that key’s value', async () => {
     for (const variant of ATTENTION_VARIANTS) {
       const device = await deviceFor(variant);
@@ -147,5 +169,12 @@ describe('attention rejects bad inputs, naming the op and the shapes', () => {
       "attention: unknown variant 'fast' (known: subgroup, blocked, simple, scores)",
     );
     expect(attention(z([2, 0, 16]), k, k, { heads: 2 }).shape).toEqual([2, 0, 16]);
+    // Scores past one storage binding: the request is refused before anything is allocated.
+    const limit = device.limits.maxStorageBufferBindingSize;
+    const long = z([1, Math.ceil(Math.sqrt(limit / 4)) + 1, 4]);
+    expect(() => attention(long, long, long, { heads: 1, variant: 'scores' })).toThrow(
+      new RegExp(`^attention: variant 'scores' would store \\d+ bytes of scores, over this device's limit of ${limit} bytes per storage binding$`),
+    );
+    long.dispose();
   });
 });

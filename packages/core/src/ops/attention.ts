@@ -19,8 +19,9 @@ import { softmax } from './softmax.ts';
  *   the readable baseline.
  * - `scores`: the score matrix stored, in f32: q·kᵀ and p·v by `matmul`, the softmax between.
  *   O(Lq·Lk) memory per (batch, head). The default for head sizes beyond `blocked`'s private
- *   budget (d > 160: the VAE's single d512 head), where the matmul kernels' tiling wins: 2.5×
- *   faster than `blocked` at 4096 tokens × d512 on lavapipe.
+ *   budget (d > 160: the VAE's single d512 head) while the scores fit one storage binding,
+ *   where the matmul kernels' tiling wins: 2.5× faster than `blocked` at 4096 tokens × d512 on
+ *   lavapipe. Longer sequences (a VAE decode at 1024 px) run `blocked`.
  * `subgroup` and `blocked` read vec4s and need head size % 4 = 0; other head sizes run `simple`.
  */
 export const ATTENTION_VARIANTS = defineVariants('attention', ['subgroup', 'blocked', 'simple', 'scores'] as const);
@@ -36,7 +37,7 @@ export interface AttentionOptions {
   causal?: boolean;
   /** Factor on q·k before the softmax; default 1/√d. */
   scale?: number;
-  /** Kernel variant, one of `ATTENTION_VARIANTS` (default: `subgroup` where the device has subgroups and d ≤ 80, `scores` for d > 160, else `blocked`). */
+  /** Kernel variant, one of `ATTENTION_VARIANTS` (default: `subgroup` where the device has subgroups and d ≤ 80, `scores` for d > 160 where the scores fit a storage binding, else `blocked`). */
   variant?: string;
 }
 
@@ -94,7 +95,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const d = width / heads;
   const scale = options.scale ?? 1 / Math.sqrt(d);
   const causal = options.causal ?? false;
-  const variant = pickAttentionVariant(q.device, d, options.variant);
+  const variant = pickAttentionVariant(q.device, d, batch * heads * lq * lk * 4, options.variant);
 
   if (q.size === 0) return empty(q.device, q.shape, q.dtype);
   if (variant === 'scores') return attentionViaScores(q, k, v, heads, scale, causal);
@@ -155,12 +156,16 @@ function attentionViaScores(q: Tensor, k: Tensor, v: Tensor, heads: number, scal
 
 /**
  * The requested variant; by default `scores` where `blocked` would have to hold fewer than its
- * ROWS rows (d > 160), else `subgroup` where the device has subgroups and d ≤ SUBGROUP_MAX_D, else
- * `blocked`.
+ * ROWS rows (d > 160) and the f32 scores (`scoresBytes`) fit one storage binding, else `subgroup`
+ * where the device has subgroups and d ≤ SUBGROUP_MAX_D, else `blocked`.
  */
-function pickAttentionVariant(device: Device, d: number, requested?: string): (typeof ATTENTION_VARIANTS)[number] {
+function pickAttentionVariant(device: Device, d: number, scoresBytes: number, requested?: string): (typeof ATTENTION_VARIANTS)[number] {
   const variant = pickVariant('attention', ATTENTION_VARIANTS, requested);
-  if (requested === undefined && 2 * BLOCKED.ROWS * d > BLOCKED_PRIVATE_FLOATS) return 'scores';
+  const scoresFit = scoresBytes <= device.limits.maxStorageBufferBindingSize;
+  if (variant === 'scores' && requested !== undefined && !scoresFit) {
+    throw new ShapeError(`attention: variant 'scores' would store ${scoresBytes} bytes of scores, over this device's limit of ${device.limits.maxStorageBufferBindingSize} bytes per storage binding`);
+  }
+  if (requested === undefined && 2 * BLOCKED.ROWS * d > BLOCKED_PRIVATE_FLOATS) return scoresFit ? 'scores' : 'blocked';
   if (variant !== 'subgroup') return variant;
   if (requested === undefined && d > SUBGROUP_MAX_D) return 'blocked';
   if (hasSubgroups(device)) return variant;
