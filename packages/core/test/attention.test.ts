@@ -142,6 +142,40 @@ describe('attention matches the CPU reference', () => {
   });
 });
 
+describe('attention under Device.autotune', () => {
+  it('times the fused kernel against scores, and the choice is what runs', async () => {
+    const device = await testDevice();
+    const z = (shape: number[]) => ops.zeros(device, shape);
+    // 512 KiB of scores: within the sizes that are tuned (a 64 KiB call is not).
+    const [q, k, v] = [z([1, 512, 16]), z([1, 256, 16]), z([1, 256, 16])];
+    const small = z([1, 128, 16]);
+    try {
+      const results = await device.autotune(() => {
+        attention(q, k, v, { heads: 1 });
+        attention(small, small, small, { heads: 1 });
+      });
+      expect(results.filter((r) => r.key.startsWith('attention')).map((r) => r.key)).toEqual(['attention f32 q [1, 512, 16] k [1, 256, 16] heads 1']);
+      const tuned = results.find((r) => r.key === 'attention f32 q [1, 512, 16] k [1, 256, 16] heads 1');
+      expect(tuned, JSON.stringify(results.map((r) => r.key))).toBeDefined();
+      const timed = Object.keys(tuned!.ms);
+      expect(timed).toHaveLength(2);
+      expect(timed).toContain('scores');
+      // `scores` is more dispatches (two matmuls and a softmax) than the fused kernel's one.
+      const dispatches: Record<string, number> = {};
+      for (const chosen of timed) {
+        device.tuning.record({ ...tuned!, chosen });
+        device.resetCounters();
+        await attention(q, k, v, { heads: 1 }).read();
+        dispatches[chosen] = device.counters().dispatches;
+      }
+      const fused = timed.find((name) => name !== 'scores')!;
+      expect(dispatches.scores, JSON.stringify(dispatches)).toBeGreaterThan(dispatches[fused]);
+    } finally {
+      device.tuning.clear();
+    }
+  });
+});
+
 describe('attention rejects bad inputs, naming the op and the shapes', () => {
   it('shape and dtype errors', async () => {
     const device = await testDevice();

@@ -1,7 +1,8 @@
 import { hasSubgroups, type Device, type KernelLaunch } from '../device.ts';
 import { ShapeError, fmt } from '../errors.ts';
 import { Params, grid, vectorType } from '../kernel.ts';
-import { empty, type Tensor } from '../tensor.ts';
+import { empty, zeros, type Tensor } from '../tensor.ts';
+import type { Tunable } from '../tuning.ts';
 import { defineVariants, pickVariant } from '../variants.ts';
 import { checkInputs, checkRank, checkSameDType } from './check.ts';
 import { permute } from './layout.ts';
@@ -37,7 +38,11 @@ export interface AttentionOptions {
   causal?: boolean;
   /** Factor on q·k before the softmax; default 1/√d. */
   scale?: number;
-  /** Kernel variant, one of `ATTENTION_VARIANTS` (default: `subgroup` where the device has subgroups and d ≤ 80, `scores` for d > 160 where the scores fit a storage binding, else `blocked`). */
+  /**
+   * Kernel variant, one of `ATTENTION_VARIANTS`. Default: `scores` for d > 160 where the scores fit
+   * a storage binding; else `subgroup` where the device has subgroups and d ≤ 80, else `blocked`,
+   * unless `Device.autotune` chose `scores` for the call's shapes.
+   */
   variant?: string;
 }
 
@@ -95,7 +100,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const d = width / heads;
   const scale = options.scale ?? 1 / Math.sqrt(d);
   const causal = options.causal ?? false;
-  const variant = pickAttentionVariant(q.device, d, batch * heads * lq * lk * 4, options.variant);
+  const variant = pickAttentionVariant(q, k, v, options, d, batch * heads * lq * lk * 4);
 
   if (q.size === 0) return empty(q.device, q.shape, q.dtype);
   if (variant === 'scores') return attentionViaScores(q, k, v, heads, scale, causal);
@@ -155,22 +160,58 @@ function attentionViaScores(q: Tensor, k: Tensor, v: Tensor, heads: number, scal
 }
 
 /**
- * The requested variant; by default `scores` where `blocked` would have to hold fewer than its
- * ROWS rows (d > 160) and the f32 scores (`scoresBytes`) fit one storage binding, else `subgroup`
- * where the device has subgroups and d ≤ SUBGROUP_MAX_D, else `blocked`.
+ * Sizes of the f32 score matrix (all batches and heads of a call) for which `Device.autotune`
+ * times `scores` against the fused kernel. Up to 64 MiB is a 256 px step's self-attention (2 × 8
+ * heads × 1024²); a 512 px step's (1 GiB) would cost too much memory for its speed. Below 256 KiB
+ * (a 256 px step's 8x8 level) either kernel takes microseconds, and a near-tie could flip the
+ * choice, and so the numerics, from run to run.
  */
-function pickAttentionVariant(device: Device, d: number, scoresBytes: number, requested?: string): (typeof ATTENTION_VARIANTS)[number] {
+const SCORES_TUNE_MIN_BYTES = 256 * 2 ** 10;
+const SCORES_TUNE_MAX_BYTES = 256 * 2 ** 20;
+
+/**
+ * The requested variant. By default: `scores` where `blocked` would have to hold fewer than its
+ * ROWS rows (d > 160) and the f32 scores (`scoresBytes`) fit one storage binding; else the fused
+ * kernel (`subgroup` where the device has subgroups and d ≤ SUBGROUP_MAX_D, else `blocked`), or
+ * `scores` where `Device.autotune` found it faster for this call's shapes (it is on NVIDIA GPUs,
+ * not on lavapipe: bench/RESULTS.md), for scores of SCORES_TUNE_MIN_BYTES to _MAX_BYTES.
+ */
+function pickAttentionVariant(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions, d: number, scoresBytes: number): (typeof ATTENTION_VARIANTS)[number] {
+  const device = q.device;
+  const requested = options.variant;
   const variant = pickVariant('attention', ATTENTION_VARIANTS, requested);
   const scoresFit = scoresBytes <= device.limits.maxStorageBufferBindingSize;
-  if (variant === 'scores' && requested !== undefined && !scoresFit) {
-    throw new ShapeError(`attention: variant 'scores' would store ${scoresBytes} bytes of scores, over this device's limit of ${device.limits.maxStorageBufferBindingSize} bytes per storage binding`);
-  }
-  if (requested === undefined && 2 * BLOCKED.ROWS * d > BLOCKED_PRIVATE_FLOATS) return scoresFit ? 'scores' : 'blocked';
-  if (variant !== 'subgroup') return variant;
-  if (requested === undefined && d > SUBGROUP_MAX_D) return 'blocked';
-  if (hasSubgroups(device)) return variant;
   if (requested !== undefined) {
-    throw new Error(`attention: variant 'subgroup' needs the 'subgroups' feature with subgroups of at least 8 invocations, which this device lacks`);
+    if (variant === 'scores' && !scoresFit) {
+      throw new ShapeError(`attention: variant 'scores' would store ${scoresBytes} bytes of scores, over this device's limit of ${device.limits.maxStorageBufferBindingSize} bytes per storage binding`);
+    }
+    if (variant === 'subgroup' && !hasSubgroups(device)) {
+      throw new Error(`attention: variant 'subgroup' needs the 'subgroups' feature with subgroups of at least 8 invocations, which this device lacks`);
+    }
+    return variant;
   }
-  return 'blocked';
+  if (2 * BLOCKED.ROWS * d > BLOCKED_PRIVATE_FLOATS) return scoresFit ? 'scores' : 'blocked';
+  const fused = d <= SUBGROUP_MAX_D && hasSubgroups(device) ? 'subgroup' : 'blocked';
+  if (scoresBytes < SCORES_TUNE_MIN_BYTES || scoresBytes > SCORES_TUNE_MAX_BYTES || !scoresFit) return fused;
+  const call = tunable(q, k, v, options, [fused, 'scores']);
+  const tuned = device.tuning.choice(call.key);
+  if (tuned === fused || tuned === 'scores') return tuned;
+  device.tuning.offer(call);
+  return fused;
+}
+
+/** The choice between the fused kernel and `scores` for this call's shapes and options, to time. */
+function tunable(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions, candidates: readonly string[]): Tunable {
+  const device = q.device;
+  return {
+    key: `attention ${q.dtype} q ${fmt(q.shape)} k ${fmt(k.shape)} heads ${options.heads}${options.causal ? ' causal' : ''}`,
+    candidates,
+    prepare: () => {
+      const [qz, kz, vz] = [q, k, v].map((t) => zeros(device, t.shape, t.dtype));
+      return {
+        run: (variant) => device.scope(() => void attention(qz, kz, vz, { ...options, variant })),
+        dispose: () => [qz, kz, vz].forEach((t) => t.dispose()),
+      };
+    },
+  };
 }
