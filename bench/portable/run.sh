@@ -3,6 +3,9 @@
 # writes their JSON and logs to RESULTS_DIR. Needs a Vulkan loader and driver, nothing else.
 #
 #   bench/portable/run.sh RESULTS_DIR [kernels|e2e]...    (default: kernels e2e)
+#
+# Environment: WEIGHTS, where the synthetic checkpoint is written (default /tmp/...); E2E_CASES,
+# the comma-separated bench:e2e cases (default all five).
 set -uo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)/dist/bench-portable"
 results="${1:?usage: run.sh RESULTS_DIR [kernels|e2e]...}"
