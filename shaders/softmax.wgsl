@@ -2,13 +2,15 @@
 // f32 whatever the storage types X and Y. One invocation per row, three passes over it (max, sum,
 // write): memory-bound, and subtracting the row max keeps exp from overflowing.
 //
-// CAUSAL: the rows are blocks of `lq` query rows over N keys; query row i keeps keys j ≤ i
-// (top-left aligned, like attention's mask) and the masked entries are written as 0.
+// CAUSAL: the rows are blocks of `lq` query rows over N keys; query row i (counted from
+// `offset`) keeps keys j ≤ i (top-left aligned, like attention's mask) and the masked entries are
+// written as 0.
 
 struct Params {
   rows: u32,
   n: u32,
   lq: u32,
+  offset: u32,
   scale: f32,
 }
 
@@ -22,7 +24,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (row >= p.rows) { return; }
   let base = row * p.n;
   var kept = p.n;
-  if (CAUSAL) { kept = min(p.n, row % p.lq + 1u); }
+  if (CAUSAL) { kept = min(p.n, row % p.lq + p.offset + 1u); }
   var m = p.scale * f32(x[base]);
   for (var j = 1u; j < kept; j++) { m = max(m, p.scale * f32(x[base + j])); }
   var sum = 0.0;

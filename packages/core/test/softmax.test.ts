@@ -58,7 +58,11 @@ describe('softmax over the last axis matches the CPU reference', () => {
     const half = softmax(gpu, { scale, causal: true, dtype: 'f16' });
     expect(half.dtype).toBe('f16');
     await expectClose(half, want, 2 ** -11 + 1e-6, 'causal, f16 result');
+    // A chunk of rows from further down the sequence: its first row is query 2.
+    const shifted = Float64Array.from(host.data, (x, idx) => ((idx % 9) > (Math.floor(idx / 9) % 5) + 2 ? -Infinity : scale * x));
+    await expectClose(softmax(gpu, { scale, causal: true, queryOffset: 2 }), softmaxCpu({ shape, data: shifted }), 1e-6, 'causal from query 2');
     expect(() => softmax(ops.zeros(device, [4]), { causal: true })).toThrow('softmax: causal needs a query axis before the key axis, got [4]');
+    expect(() => softmax(gpu, { causal: true, queryOffset: -1 })).toThrow('softmax: queryOffset must be an integer ≥ 0, got -1');
   });
 
   it('keeps empty tensors empty and rejects scalars and integer tensors', async () => {

@@ -5,7 +5,7 @@ import { empty, zeros, type Tensor } from '../tensor.ts';
 import type { Tunable } from '../tuning.ts';
 import { defineVariants, pickVariant } from '../variants.ts';
 import { checkInputs, checkRank, checkSameDType } from './check.ts';
-import { permute } from './layout.ts';
+import { concat, permute, sliceAxis } from './layout.ts';
 import { matmul } from './matmul.ts';
 import { softmax } from './softmax.ts';
 
@@ -18,11 +18,10 @@ import { softmax } from './softmax.ts';
  *   loading every key. The default elsewhere.
  * - `simple` (shaders/attention_simple.wgsl): one query row per invocation, one key at a time —
  *   the readable baseline.
- * - `scores`: the score matrix stored, in f32: q·kᵀ and p·v by `matmul`, the softmax between.
- *   O(Lq·Lk) memory per (batch, head). The default for head sizes beyond `blocked`'s private
- *   budget (d > 160: the VAE's single d512 head) while the scores fit one storage binding,
- *   where the matmul kernels' tiling wins: 2.5× faster than `blocked` at 4096 tokens × d512 on
- *   lavapipe. Longer sequences (a VAE decode at 1024 px) run `blocked`.
+ * - `scores`: the score matrix stored, in f32: q·kᵀ and p·v by `matmul`, the softmax between,
+ *   in chunks of query rows of at most 64 MiB of scores. The default for head sizes beyond
+ *   `blocked`'s private budget (d > 160: the VAE's single d512 head), where the matmul kernels'
+ *   tiling wins: 2.5× faster than `blocked` at 4096 tokens × d512 on lavapipe.
  * `subgroup` and `blocked` read vec4s and need head size % 4 = 0; other head sizes run `simple`.
  */
 export const ATTENTION_VARIANTS = defineVariants('attention', ['subgroup', 'blocked', 'simple', 'scores'] as const);
@@ -39,9 +38,9 @@ export interface AttentionOptions {
   /** Factor on q·k before the softmax; default 1/√d. */
   scale?: number;
   /**
-   * Kernel variant, one of `ATTENTION_VARIANTS`. Default: `scores` for d > 160 where the scores fit
-   * a storage binding; else `subgroup` where the device has subgroups and d ≤ 80, else `blocked`,
-   * unless `Device.autotune` chose `scores` for the call's shapes.
+   * Kernel variant, one of `ATTENTION_VARIANTS`. Default: `scores` for d > 160; else `subgroup`
+   * where the device has subgroups and d ≤ 80, else `blocked`, unless `Device.autotune` chose
+   * `scores` for the call's shapes.
    */
   variant?: string;
 }
@@ -100,7 +99,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const d = width / heads;
   const scale = options.scale ?? 1 / Math.sqrt(d);
   const causal = options.causal ?? false;
-  const variant = pickAttentionVariant(q, k, v, options, d, batch * heads * lq * lk * 4);
+  const variant = pickAttentionVariant(q, k, v, options, d);
 
   if (q.size === 0) return empty(q.device, q.shape, q.dtype);
   if (variant === 'scores') return attentionViaScores(q, k, v, heads, scale, causal);
@@ -145,54 +144,70 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
 }
 
 /**
+ * Largest block of f32 scores `scores` stores at once: longer sequences are taken in chunks of
+ * query rows, each with its own q·kᵀ, softmax and p·v.
+ */
+const SCORES_CHUNK_BYTES = 64 * 2 ** 20;
+
+/**
  * `scores`: S = q·kᵀ per (batch, head) kept in f32, P = softmax(scale·S) (causal-masked) in q's
- * dtype, out = P·v. Heads are split into a batch axis by a permute (none for one head).
+ * dtype, out = P·v; in chunks of query rows of at most SCORES_CHUNK_BYTES of scores. Heads are
+ * split into a batch axis by a permute (a reshape for one head).
  */
 function attentionViaScores(q: Tensor, k: Tensor, v: Tensor, heads: number, scale: number, causal: boolean): Tensor {
   const [batch, lq, width] = q.shape;
+  const lk = k.shape[1];
   const d = width / heads;
-  const split = (t: Tensor): Tensor => (heads === 1 ? t : permute(t.reshape([batch, t.shape[1], heads, d]), [0, 2, 1, 3]));
-  return q.device.scope(() => {
-    const scores = matmul(split(q), split(k), { transposeB: true, outDtype: 'f32' });
-    const o = matmul(softmax(scores, { scale, causal, dtype: q.dtype as 'f32' | 'f16' }), split(v));
-    return heads === 1 ? o : permute(o, [0, 2, 1, 3]).reshape([batch, lq, width]);
+  const device = q.device;
+  const split = (t: Tensor): Tensor => {
+    const byHead = t.reshape([batch, t.shape[1], heads, d]);
+    return heads === 1 ? byHead.reshape([batch, 1, t.shape[1], d]) : permute(byHead, [0, 2, 1, 3]);
+  };
+  // One query row's scores (batch·heads·Lk in f32) are no larger than k: a chunk always binds.
+  const rowsPerChunk = Math.max(1, Math.floor(SCORES_CHUNK_BYTES / (batch * heads * lk * 4)));
+  return device.scope(() => {
+    const [qh, kh, vh] = [split(q), split(k), split(v)];
+    const chunks: Tensor[] = [];
+    for (let start = 0; start < lq; start += rowsPerChunk) {
+      const end = Math.min(lq, start + rowsPerChunk);
+      // Each chunk's scores are freed before the next is made (the pool reuses their buffers).
+      chunks.push(device.scope(() => {
+        const qc = end - start === lq ? qh : sliceAxis(qh, 2, start, end);
+        const scores = matmul(qc, kh, { transposeB: true, outDtype: 'f32' });
+        return matmul(softmax(scores, { scale, causal, queryOffset: start, dtype: q.dtype as 'f32' | 'f16' }), vh);
+      }));
+    }
+    const o = chunks.length === 1 ? chunks[0] : concat(chunks, 2);
+    return heads === 1 ? o.reshape([batch, lq, width]) : permute(o, [0, 2, 1, 3]).reshape([batch, lq, width]);
   });
 }
 
 /**
- * Sizes of the f32 score matrix (all batches and heads of a call) for which `Device.autotune`
- * times `scores` against the fused kernel. Up to 64 MiB is a 256 px step's self-attention (2 × 8
- * heads × 1024²); a 512 px step's (1 GiB) would cost too much memory for its speed. Below 256 KiB
- * (a 256 px step's 8x8 level) either kernel takes microseconds, and a near-tie could flip the
- * choice, and so the numerics, from run to run.
+ * Smallest f32 score matrix (all batches and heads of a call) for which `Device.autotune` times
+ * `scores` against the fused kernel: below 256 KiB (a 256 px step's 8x8 level) either kernel takes
+ * microseconds, and a near-tie could flip the choice, and so the numerics, from run to run.
  */
 const SCORES_TUNE_MIN_BYTES = 256 * 2 ** 10;
-const SCORES_TUNE_MAX_BYTES = 256 * 2 ** 20;
 
 /**
  * The requested variant. By default: `scores` where `blocked` would have to hold fewer than its
- * ROWS rows (d > 160) and the f32 scores (`scoresBytes`) fit one storage binding; else the fused
- * kernel (`subgroup` where the device has subgroups and d ≤ SUBGROUP_MAX_D, else `blocked`), or
- * `scores` where `Device.autotune` found it faster for this call's shapes (it is on NVIDIA GPUs,
- * not on lavapipe: bench/RESULTS.md), for scores of SCORES_TUNE_MIN_BYTES to _MAX_BYTES.
+ * ROWS rows (d > 160); else the fused kernel (`subgroup` where the device has subgroups and
+ * d ≤ SUBGROUP_MAX_D, else `blocked`), or `scores` where `Device.autotune` found it faster for
+ * this call's shapes (it is on NVIDIA GPUs, not on lavapipe: bench/RESULTS.md).
  */
-function pickAttentionVariant(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions, d: number, scoresBytes: number): (typeof ATTENTION_VARIANTS)[number] {
+function pickAttentionVariant(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions, d: number): (typeof ATTENTION_VARIANTS)[number] {
   const device = q.device;
   const requested = options.variant;
   const variant = pickVariant('attention', ATTENTION_VARIANTS, requested);
-  const scoresFit = scoresBytes <= device.limits.maxStorageBufferBindingSize;
   if (requested !== undefined) {
-    if (variant === 'scores' && !scoresFit) {
-      throw new ShapeError(`attention: variant 'scores' would store ${scoresBytes} bytes of scores, over this device's limit of ${device.limits.maxStorageBufferBindingSize} bytes per storage binding`);
-    }
     if (variant === 'subgroup' && !hasSubgroups(device)) {
       throw new Error(`attention: variant 'subgroup' needs the 'subgroups' feature with subgroups of at least 8 invocations, which this device lacks`);
     }
     return variant;
   }
-  if (2 * BLOCKED.ROWS * d > BLOCKED_PRIVATE_FLOATS) return scoresFit ? 'scores' : 'blocked';
+  if (2 * BLOCKED.ROWS * d > BLOCKED_PRIVATE_FLOATS) return 'scores';
   const fused = d <= SUBGROUP_MAX_D && hasSubgroups(device) ? 'subgroup' : 'blocked';
-  if (scoresBytes < SCORES_TUNE_MIN_BYTES || scoresBytes > SCORES_TUNE_MAX_BYTES || !scoresFit) return fused;
+  if (q.shape[0] * options.heads * q.shape[1] * k.shape[1] * 4 < SCORES_TUNE_MIN_BYTES) return fused;
   const call = tunable(q, k, v, options, [fused, 'scores']);
   const tuned = device.tuning.choice(call.key);
   if (tuned === fused || tuned === 'scores') return tuned;

@@ -15,6 +15,8 @@ export interface SoftmaxOptions {
    * (top-left aligned, like `attention`'s causal mask); masked entries are 0.
    */
   causal?: boolean;
+  /** With `causal`: the first query row is query `queryOffset` (a chunk of a longer sequence's rows); default 0. */
+  queryOffset?: number;
   /** Storage dtype of the result; default x's. */
   dtype?: 'f32' | 'f16';
 }
@@ -28,7 +30,8 @@ export function softmax(x: Tensor, options: SoftmaxOptions = {}): Tensor {
   const op = 'softmax';
   checkInputs(op, [x], 'float');
   if (x.rank === 0) throw new ShapeError(`${op}: needs at least one axis, got a scalar ${fmt(x.shape)}`);
-  const { scale = 1, causal = false, dtype = x.dtype as 'f32' | 'f16' } = options;
+  const { scale = 1, causal = false, queryOffset = 0, dtype = x.dtype as 'f32' | 'f16' } = options;
+  if (!Number.isInteger(queryOffset) || queryOffset < 0) throw new RangeError(`${op}: queryOffset must be an integer ≥ 0, got ${queryOffset}`);
   if (causal && x.rank < 2) throw new ShapeError(`${op}: causal needs a query axis before the key axis, got ${fmt(x.shape)}`);
   x.device.checkDType(op, dtype);
   const n = x.shape[x.rank - 1];
@@ -41,7 +44,7 @@ export function softmax(x: Tensor, options: SoftmaxOptions = {}): Tensor {
     consts: { WG, CAUSAL: causal },
     inputs: [x],
     outputs: [y],
-    params: new Params().u32(rows, n, causal ? x.shape[x.rank - 2] : 1).f32(scale).bytes(),
+    params: new Params().u32(rows, n, causal ? x.shape[x.rank - 2] : 1, queryOffset).f32(scale).bytes(),
     workgroups: grid(Math.ceil(rows / WG)),
     // three reads and one write per element, two exps
     cost: x.size * 40 + 4 * 4 * x.bytes,
