@@ -1,4 +1,4 @@
-import { hasSubgroups, type Device, type KernelLaunch } from '../device.ts';
+import { hasSubgroups, type KernelLaunch } from '../device.ts';
 import { ShapeError, fmt } from '../errors.ts';
 import { Params, grid, vectorType } from '../kernel.ts';
 import { empty, zeros, type Tensor } from '../tensor.ts';
