@@ -59,7 +59,13 @@ describe('Device.autotune', () => {
     ]);
     for (const res of results) {
       for (const ms of Object.values(res.ms)) expect(ms).toBeGreaterThan(0);
-      expect(res.ms[res.chosen]).toBe(Math.min(...Object.values(res.ms)));
+      // The fastest of the fully timed candidates. A cut one's time is a single spinning call,
+      // judged against the winner's spinning call: on a noisy machine it can read below the
+      // winner's quiet sample (seen in CI: 2.04 against 2.93 ms).
+      const cut = res.cutShort ?? [];
+      expect(cut).not.toContain(res.chosen);
+      const timed = Object.entries(res.ms).filter(([variant]) => !cut.includes(variant));
+      expect(res.ms[res.chosen], JSON.stringify(res)).toBe(Math.min(...timed.map(([, ms]) => ms)));
       expect(device.tuning.choice(res.key)).toBe(res.chosen);
     }
     // Tuned keys are not timed again.
