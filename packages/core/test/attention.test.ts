@@ -52,6 +52,23 @@ function draw(device: ops.Device, c: Case, r: ReturnType<typeof rng>, dtype: 'f3
 
 const label = (c: Case): string => JSON.stringify(c);
 
+/** q, k and v of a long case (batch 1), whose reference is computed for a few query rows only. */
+function drawLong(device: ops.Device, c: Case, r: ReturnType<typeof rng>) {
+  const width = c.heads * c.d;
+  return { q: randomPair(device, [1, c.lq, width], r), k: randomPair(device, [1, c.lk, width], r), v: randomPair(device, [1, c.lk, width], r) };
+}
+
+/**
+ * Expects query `rows` of `got` to match the CPU reference. Sums over thousands of keys in f32
+ * round a little more than the small cases (~2e-6 measured).
+ */
+function expectRowsMatch(got: ArrayLike<number>, { q, k, v }: ReturnType<typeof drawLong>, opts: AttentionOptions, rows: number[]): void {
+  const width = q.host.shape[2];
+  const want = attentionCpu(q.host, k.host, v.host, { ...opts, rows });
+  const pick = (data: ArrayLike<number>): number[] => rows.flatMap((i) => Array.from({ length: width }, (_, j) => data[i * width + j]));
+  expect(relError(pick(got), pick(want.data)), `${JSON.stringify(opts)} (seed ${SEED})`).toBeLessThanOrEqual(1e-5);
+}
+
 describe('attention matches the CPU reference', () => {
   for (const variant of ATTENTION_VARIANTS) {
     it(`${variant}, float32`, async (ctx) => {
@@ -86,22 +103,13 @@ describe('attention matches the CPU reference', () => {
     // the subgroup device when there is one: the default variant there is the fast one
     const device = (await subgroupDevice()) ?? (await testDevice());
     const r = rng();
-    const c: Case = { batch: 1, lq: 4096, lk: 4096, heads: 1, d: 40 };
-    const width = c.heads * c.d;
-    const q = randomPair(device, [1, c.lq, width], r);
-    const k = randomPair(device, [1, c.lk, width], r);
-    const v = randomPair(device, [1, c.lk, width], r);
-    const rows = [0, 1, 777, 2048, 4095];
+    const t = drawLong(device, { batch: 1, lq: 4096, lk: 4096, heads: 1, d: 40 }, r);
     for (const causal of [false, true]) {
       const before = device.memory().liveBytes;
-      const out = attention(q.gpu, k.gpu, v.gpu, { heads: 1, causal });
+      const out = attention(t.q.gpu, t.k.gpu, t.v.gpu, { heads: 1, causal });
       // only the output is allocated, never the 4096×4096 scores (64 MiB in f32)
       expect(device.memory().liveBytes - before).toBeLessThan(2 * out.bytes);
-      const got = await out.read();
-      const want = attentionCpu(q.host, k.host, v.host, { heads: 1, causal, rows });
-      const pick = (data: ArrayLike<number>): number[] => rows.flatMap((i) => Array.from({ length: width }, (_, j) => data[i * width + j]));
-      // sums over 4096 keys in f32: a little more rounding than the small cases (~2e-6 measured)
-      expect(relError(pick(got), pick(want.data)), `causal ${causal} (seed ${SEED})`).toBeLessThanOrEqual(1e-5);
+      expectRowsMatch(await out.read(), t, { heads: 1, causal }, [0, 1, 777, 2048, 4095]);
       out.dispose();
     }
   });
@@ -110,25 +118,18 @@ describe('attention matches the CPU reference', () => {
     const device = await testDevice();
     const r = rng();
     // 2 heads × 5000 keys: 1677 query rows per chunk, so three chunks (the last of 1646 rows).
-    const c: Case = { batch: 1, lq: 5000, lk: 5000, heads: 2, d: 8 };
-    const width = c.heads * c.d;
-    const q = randomPair(device, [1, c.lq, width], r);
-    const k = randomPair(device, [1, c.lk, width], r);
-    const v = randomPair(device, [1, c.lk, width], r);
-    const rows = [0, 1676, 1677, 3353, 3354, 4999];
+    const t = drawLong(device, { batch: 1, lq: 5000, lk: 5000, heads: 2, d: 8 }, r);
     for (const causal of [false, true]) {
       const before = device.memory().liveBytes;
       device.pool.resetPeak();
-      const out = attention(q.gpu, k.gpu, v.gpu, { heads: 2, causal, variant: 'scores' });
+      const out = attention(t.q.gpu, t.k.gpu, t.v.gpu, { heads: 2, causal, variant: 'scores' });
       const got = await out.read();
       // at most one chunk's scores and probabilities at a time: the whole matrix would be 200 MB
       expect(device.memory().peakBytes - before).toBeLessThan(2 * 64 * 2 ** 20 + 8 * out.bytes);
-      const want = attentionCpu(q.host, k.host, v.host, { heads: 2, causal, rows });
-      const pick = (data: ArrayLike<number>): number[] => rows.flatMap((i) => Array.from({ length: width }, (_, j) => data[i * width + j]));
-      expect(relError(pick(got), pick(want.data)), `causal ${causal} (seed ${SEED})`).toBeLessThanOrEqual(1e-5);
+      expectRowsMatch(got, t, { heads: 2, causal }, [0, 1676, 1677, 3353, 3354, 4999]);
       out.dispose();
     }
-    for (const t of [q, k, v]) t.gpu.dispose();
+    for (const pair of [t.q, t.k, t.v]) pair.gpu.dispose();
   });
 
   it('a query that matches one key much better than the rest returns that key’s value', async () => {

@@ -58,6 +58,8 @@ const BLOCKED = { WG: 8, ROWS: 8, KEYS: 6 };
  * floats per invocation, "failed to validate local memory").
  */
 const BLOCKED_PRIVATE_FLOATS = 2560;
+/** `blocked`'s query rows per invocation at head size d: ROWS, fewer past BLOCKED_PRIVATE_FLOATS. */
+const blockedRows = (d: number): number => Math.max(1, Math.min(BLOCKED.ROWS, Math.floor(BLOCKED_PRIVATE_FLOATS / (2 * d))));
 const SUBGROUP_ROWS = 4;
 /**
  * Largest head size the subgroup kernel is the default for: beyond it (d160) its per-invocation
@@ -125,7 +127,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
     return out;
   }
   const subgroup = variant === 'subgroup';
-  const blocked = { ...BLOCKED, ROWS: Math.max(1, Math.min(BLOCKED.ROWS, Math.floor(BLOCKED_PRIVATE_FLOATS / (2 * d)))) };
+  const blocked = { ...BLOCKED, ROWS: blockedRows(d) };
   const rowsPerWorkgroup = subgroup ? SUBGROUP_LANES * SUBGROUP_ROWS : blocked.WG * blocked.ROWS;
   const tiles = Math.ceil(lq / rowsPerWorkgroup);
   const launch: KernelLaunch = {
@@ -205,7 +207,7 @@ function pickAttentionVariant(q: Tensor, k: Tensor, v: Tensor, options: Attentio
     }
     return variant;
   }
-  if (2 * BLOCKED.ROWS * d > BLOCKED_PRIVATE_FLOATS) return 'scores';
+  if (blockedRows(d) < BLOCKED.ROWS) return 'scores';
   const fused = d <= SUBGROUP_MAX_D && hasSubgroups(device) ? 'subgroup' : 'blocked';
   if (q.shape[0] * options.heads * q.shape[1] * k.shape[1] * 4 < SCORES_TUNE_MIN_BYTES) return fused;
   const call = tunable(q, k, v, options, [fused, 'scores']);
