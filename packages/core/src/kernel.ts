@@ -166,11 +166,11 @@ export class PipelineCache {
     if (report) this.onCompile();
   }
 
-  /** The bind group layout and pipeline descriptor of a key; the params uniform takes a dynamic offset. */
+  /** The bind group layout and pipeline descriptor of a key; binding 0 is the params uniform, when it has params. */
   private describe(key: KernelKey): { layout: GPUBindGroupLayout; descriptor: GPUComputePipelineDescriptor } {
     const entries: GPUBindGroupLayoutEntry[] = [];
-    // A dynamic offset lets one bind group serve every dispatch over the same tensors (see BindGroupCache).
-    if (key.params) entries.push({ binding: 0, visibility: 4, buffer: { type: 'uniform', hasDynamicOffset: true } });
+    // A static offset: lavapipe rebuilds the descriptor set of every bind with a dynamic one (see UniformTable).
+    if (key.params) entries.push({ binding: 0, visibility: 4, buffer: { type: 'uniform' } });
     key.writes.forEach((w, i) =>
       entries.push({ binding: i + 1, visibility: 4, buffer: { type: w ? 'storage' : 'read-only-storage' } }),
     );

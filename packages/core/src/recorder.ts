@@ -1,6 +1,7 @@
 import { BindGroupCache, type BufferBinding } from './bindgroups.ts';
 import { DeviceLostError } from './errors.ts';
 import { QuietWait } from './quiet.ts';
+import { UNIFORM_SLOT, UniformTable } from './uniforms.ts';
 
 /**
  * A device's loss, as the recorder's waits need it: the error once the loss is known, and the
@@ -63,11 +64,14 @@ export class DeviceLoss {
   }
 }
 
-const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we target
-const UNIFORM_SLOTS = 4096; // dispatches per submission before a forced flush
 const MAP_READ = 0x01;
+/**
+ * A recording is submitted once it holds this many dispatches, without waiting for a sync: the
+ * GPU starts on a long sequence (a sampling step: about 1000 dispatches) while the rest is still
+ * recorded, instead of idling through all of its recording.
+ */
+const SUBMIT_EVERY = 128;
 const COPY_DST = 0x08;
-const UNIFORM = 0x40;
 
 /**
  * Records dispatches into one open compute pass and submits them in batches. Ops never wait:
@@ -76,9 +80,7 @@ const UNIFORM = 0x40;
 export class Recorder {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
-  private readonly uniformHost = new Uint8Array(UNIFORM_SLOT * UNIFORM_SLOTS);
-  private readonly uniformGpu: GPUBuffer;
-  private uniformSlots = 0;
+  private readonly uniforms: UniformTable;
   private readonly staging: GPUBuffer[] = [];
   /** Dispatches recorded and not yet submitted. */
   pending = 0;
@@ -98,7 +100,7 @@ export class Recorder {
     private readonly device: GPUDevice,
     private readonly lost: DeviceLoss,
   ) {
-    this.uniformGpu = device.createBuffer({ size: this.uniformHost.byteLength, usage: UNIFORM | COPY_DST });
+    this.uniforms = new UniformTable(device);
     this.bindGroups = new BindGroupCache(device);
   }
 
@@ -118,8 +120,9 @@ export class Recorder {
   }
 
   /**
-   * Records one dispatch. `params` (≤ 256 bytes) becomes binding 0 when given: a slot of the shared
-   * uniform buffer, chosen by dynamic offset, so the bind group depends on the tensors only.
+   * Records one dispatch. `params` (≤ 256 bytes) becomes binding 0 when given: its slot of the
+   * interned uniform table (see UniformTable), so the bind group depends on the tensors and the
+   * parameters' content only.
    */
   dispatch(
     pipeline: GPUComputePipeline,
@@ -132,21 +135,26 @@ export class Recorder {
     const err = this.lost.error();
     if (err) throw err;
     if (this.paused) return;
-    if (params && params.byteLength > UNIFORM_SLOT) throw new RangeError(`kernel params of ${params.byteLength} bytes exceed ${UNIFORM_SLOT}`);
-    if (params && this.uniformSlots === UNIFORM_SLOTS) this.flush();
+    let group: GPUBindGroup;
+    if (params) {
+      let offset = this.uniforms.offset(params, this.submits);
+      if (offset === null) {
+        // Every slot serves this recording: submit it, and the slots may be rewritten.
+        this.flush();
+        offset = this.uniforms.offset(params, this.submits)!;
+      }
+      group = this.bindGroups.get(layout, [{ buffer: this.uniforms.buffer, offset, size: UNIFORM_SLOT }, ...bindings]);
+    } else {
+      group = this.bindGroups.get(layout, bindings, 1);
+    }
     const pass = this.openPass();
     pass.setPipeline(pipeline);
-    if (params) {
-      const offset = this.uniformSlots++ * UNIFORM_SLOT;
-      this.uniformHost.set(new Uint8Array(params), offset);
-      pass.setBindGroup(0, this.bindGroups.get(layout, [{ buffer: this.uniformGpu, size: UNIFORM_SLOT }, ...bindings]), [offset]);
-    } else {
-      pass.setBindGroup(0, this.bindGroups.get(layout, bindings, 1));
-    }
+    pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
     this.pending++;
     this.dispatches++;
     this.wait.add(cost);
+    if (this.pending >= SUBMIT_EVERY) this.flush();
   }
 
   /** Records a buffer-to-buffer copy in stream order. */
@@ -160,12 +168,9 @@ export class Recorder {
   flush(): void {
     if (!this.encoder) return;
     const encoder = this.closePass();
-    if (this.uniformSlots > 0) {
-      this.device.queue.writeBuffer(this.uniformGpu, 0, this.uniformHost, 0, this.uniformSlots * UNIFORM_SLOT);
-    }
+    this.uniforms.upload(this.device.queue);
     this.device.queue.submit([encoder.finish()]);
     this.encoder = null;
-    this.uniformSlots = 0;
     this.pending = 0;
     this.submits++;
     this.wait.submitted();
@@ -216,6 +221,6 @@ export class Recorder {
     this.bindGroups.clear();
     for (const b of this.staging) b.destroy();
     this.staging.length = 0;
-    this.uniformGpu.destroy();
+    this.uniforms.destroy();
   }
 }
