@@ -6,13 +6,14 @@
 // seconds, GFLOP (direct algorithm, from Device.counters()), achieved GFLOP/s, peak GPU bytes,
 // dispatches and newly created bind groups per run.
 //
-//   npm run bench:e2e [-- --weights FILE] [--dtype f32,f16] [--cases a,b] [--runs N] [--settle N] [--no-probe] [--no-autotune] [--json FILE]
+//   npm run bench:e2e [-- --weights FILE] [--dtype f32,f16] [--cases a,b] [--runs N] [--settle N] [--no-probe] [--no-autotune] [--lane-groups 1|2|4] [--json FILE]
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createDevice, tensor, type Device, type Tensor, type TuningResult } from '@unicontrol/core';
 import { UniControlModel } from '@unicontrol/model';
 import { fmaPeak } from './fma-probe.ts';
+import { laneGroupsFlag } from './lane-groups.ts';
 import { median } from './timing.ts';
 
 const { values: args } = parseArgs({
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     settle: { type: 'string', default: '2' },
     'no-probe': { type: 'boolean', default: false },
     'no-autotune': { type: 'boolean', default: false },
+    'lane-groups': { type: 'string' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -154,7 +156,7 @@ async function timeCase(model: UniControlModel, device: Device, inputs: Map<stri
 
 async function main(): Promise<void> {
   if (args.help) {
-    console.log(`npm run bench:e2e -- [--weights FILE] [--dtype f32,f16] [--cases ${Object.keys(CASES).join(',')}] [--runs N] [--settle N] [--no-probe] [--no-autotune] [--json FILE]`);
+    console.log(`npm run bench:e2e -- [--weights FILE] [--dtype f32,f16] [--cases ${Object.keys(CASES).join(',')}] [--runs N] [--settle N] [--no-probe] [--no-autotune] [--lane-groups 1|2|4] [--json FILE]`);
     return;
   }
   const dtypes = args.dtype.split(',').map((s) => {
@@ -169,9 +171,15 @@ async function main(): Promise<void> {
   if (!existsSync(args.weights)) {
     throw new UsageError(`no checkpoint at ${args.weights}: run \`npm run weights:synthetic\` first (a 5.8 GB random-weight checkpoint), or pass --weights FILE`);
   }
-  const device = await createDevice();
+  let laneGroups: 1 | 2 | 4 | undefined;
+  try {
+    laneGroups = laneGroupsFlag(args['lane-groups']);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const device = await createDevice({ laneGroups });
   const adapter = device.adapter.description || device.adapter.name;
-  console.error(`adapter: ${adapter} (${device.adapter.backend})`);
+  console.error(`adapter: ${adapter} (${device.adapter.backend}), ${device.laneGroups} tile(s) of 8 lanes per matmul/conv2d workgroup`);
   let fma = NaN;
   if (!args['no-probe']) {
     fma = (await fmaPeak(device, { runs: 5, targetMs: 300, maxReps: 1000 }))[0].gflops;
@@ -203,7 +211,7 @@ async function main(): Promise<void> {
     for (const t of inputs.values()) t.dispose();
     model.dispose();
   }
-  const report = { adapter, fma_peak_gflops: fma, weights: args.weights, runs, settle, cases: results };
+  const report = { adapter, fma_peak_gflops: fma, lane_groups: device.laneGroups, weights: args.weights, runs, settle, cases: results };
   if (args.json) writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
   device.destroy();
 }

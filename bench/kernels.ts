@@ -10,6 +10,7 @@ import { create, globals } from 'webgpu';
 import { BYTES, VARIANTS, createDevice, type Device } from '@unicontrol/core';
 import { allCases, type BenchCase, type Prepared } from './cases.ts';
 import { fmaPeak, type ProbeResult } from './fma-probe.ts';
+import { laneGroupsFlag } from './lane-groups.ts';
 import { oursWorkload } from './ours.ts';
 import { formatTable, type Row } from './report.ts';
 import { startTfjs, tfjsWorkload, type TfjsSession } from './tfjs.ts';
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     'no-probe': { type: 'boolean', default: false },
     runs: { type: 'string', default: '5' },
     'target-ms': { type: 'string', default: '300' },
+    'lane-groups': { type: 'string' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -38,6 +40,7 @@ if (args.help) {
   --no-probe         skip the FMA peak probe
   --runs N           timed samples per case after warm-up (median reported; default 5)
   --target-ms MS     wanted duration of one sample, sets repetitions per sample (default 300)
+  --lane-groups N    tiles of 8 invocations per matmul/conv2d workgroup: 1, 2 or 4 (default: the adapter's)
   --json FILE        also write the results as JSON`);
   process.exit(0);
 }
@@ -155,7 +158,7 @@ async function main(): Promise<void> {
     process.env.UNICONTROL_ADAPTER && `adapter=${process.env.UNICONTROL_ADAPTER}`,
   ].filter((f): f is string => !!f);
   const gpu: GPU = create(dawnFlags);
-  const device = await createDevice({ gpu });
+  const device = await createDevice({ gpu, laneGroups: laneGroupsFlag(args['lane-groups']) });
   if (dtype === 'f16' && !device.hasF16) {
     console.error(`bench:kernels: --dtype f16 needs 'shader-f16', which adapter '${device.adapter.name}' lacks`);
     process.exitCode = 2;
@@ -168,7 +171,7 @@ async function main(): Promise<void> {
   const cases = allCases().filter((c) => !wantedOps || wantedOps.includes(c.op));
   if (cases.length === 0) throw new Error(`no cases for --op ${args.op}`);
 
-  console.log(`adapter: ${device.adapter.name}; ours in ${dtype}; median of ${timing.runs} samples of ~${timing.targetMs} ms`);
+  console.log(`adapter: ${device.adapter.name}; ours in ${dtype}, ${device.laneGroups} tile(s) of 8 lanes per workgroup; median of ${timing.runs} samples of ~${timing.targetMs} ms`);
 
   let probe: ProbeResult[] = [];
   if (!args['no-probe']) {
@@ -210,6 +213,7 @@ async function main(): Promise<void> {
   if (args.json) {
     const report = {
       adapter: device.adapter.name,
+      lane_groups: device.laneGroups,
       date: new Date().toISOString(),
       dtype,
       fma_peak_gflops: peak ?? null,

@@ -5,12 +5,12 @@
 // (UniControl's per-sample channel modulation: the same sum as scaling the weights, in f32).
 // Needs `enable subgroups;` (ops/conv2d.ts adds it) and subgroups of at least 8 invocations.
 //
-// Same scheme as matmul.wgsl (see the reasoning there): one workgroup = one subgroup of 8
-// invocations computes CHANNELS (8, 16 or 32) output channels x 32 output pixels, counted across
-// the batch (so small images, e.g. 4x4 at batch 2, still fill the tile and read the weights once);
-// invocation l owns pixels p0 + 4l .. p0 + 4l + 3 and gathers their input values itself; the
-// channels' weights are loaded one channel per invocation (o0 + l, o0 + 8 + l, ...) and shared
-// with subgroupBroadcast. K is walked 4 at a time with one chained update per accumulator.
+// Same scheme as matmul.wgsl (see the reasoning there): a group of 8 invocations of one subgroup
+// computes CHANNELS (8, 16 or 32) output channels x 32 output pixels, counted across the batch (so
+// small images, e.g. 4x4 at batch 2, still fill the tile and read the weights once); a workgroup
+// is GROUPS such groups, side by side along the pixels. Invocation l of a group owns pixels
+// p0 + 4l .. p0 + 4l + 3 and gathers their input values itself; the channels' weights are loaded
+// one channel per invocation (o0 + l, o0 + 8 + l, ...) and shared with a subgroup shuffle. K is walked 4 at a time with one chained update per accumulator.
 //
 // EPILOGUE (a constant): bit 0 adds the bias, bit 1 applies SiLU, bit 2 adds the residual. As
 // runtime flags these tests sat in the store loop, where llvmpipe pays for them per store.
@@ -44,6 +44,18 @@ struct Params {
 
 const PIXELS = 32u; // 8 invocations x 4 pixels
 const TAPS = KH * KW;
+
+// The subgroup invocation id of lane 0 of this invocation's group of 8.
+var<private> groupBase: u32;
+
+// Lane j of this invocation's group of 8: the weights (or bias) that lane loaded.
+fn share(v: vec4f, j: u32) -> vec4f {
+  return subgroupShuffle(v, groupBase + j);
+}
+
+fn shareScalar(v: f32, j: u32) -> f32 {
+  return subgroupShuffle(v, groupBase + j);
+}
 
 // w(o, k .. k+3) for the channel whose weights start at `rowStart`; zero past K.
 fn loadW(rowStart: u32, k: u32) -> vec4f {
@@ -135,11 +147,15 @@ fn store(o: u32, p0: u32, base: vec4u, acc: vec4f) {
   }
 }
 
-@compute @workgroup_size(8)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+// Group g of a workgroup is invocations 8g .. 8g + 7, 8 consecutive lanes of one subgroup (see
+// matmul.wgsl).
+@compute @workgroup_size(8 * GROUPS)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let lane = sid % 8u;
+  groupBase = sid - lane;
   let o0 = wid.y * CHANNELS;
-  // Pixel tiles run along x, then z (when there are more than 65535).
-  let p0 = (wid.z * nwg.x + wid.x) * PIXELS + lane * 4u;
+  // Pixel tiles run along x, then z (when there are more than 65535 workgroups).
+  let p0 = ((wid.z * nwg.x + wid.x) * GROUPS + li / 8u) * PIXELS + lane * 4u;
   let npx = p.OH * p.OW;
   let last = p.batch * npx - 1u;
   let q = vec4u(min(p0, last), min(p0 + 1u, last), min(p0 + 2u, last), min(p0 + 3u, last));
@@ -194,41 +210,41 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       x2 = loadX(xBase, img, k + 2u, iy0, ix0);
       x3 = loadX(xBase, img, k + 3u, iy0, ix0);
     }
-    acc0 = rank4(acc0, subgroupBroadcast(w0, 0u), x0, x1, x2, x3);
-    acc1 = rank4(acc1, subgroupBroadcast(w0, 1u), x0, x1, x2, x3);
-    acc2 = rank4(acc2, subgroupBroadcast(w0, 2u), x0, x1, x2, x3);
-    acc3 = rank4(acc3, subgroupBroadcast(w0, 3u), x0, x1, x2, x3);
-    acc4 = rank4(acc4, subgroupBroadcast(w0, 4u), x0, x1, x2, x3);
-    acc5 = rank4(acc5, subgroupBroadcast(w0, 5u), x0, x1, x2, x3);
-    acc6 = rank4(acc6, subgroupBroadcast(w0, 6u), x0, x1, x2, x3);
-    acc7 = rank4(acc7, subgroupBroadcast(w0, 7u), x0, x1, x2, x3);
+    acc0 = rank4(acc0, share(w0, 0u), x0, x1, x2, x3);
+    acc1 = rank4(acc1, share(w0, 1u), x0, x1, x2, x3);
+    acc2 = rank4(acc2, share(w0, 2u), x0, x1, x2, x3);
+    acc3 = rank4(acc3, share(w0, 3u), x0, x1, x2, x3);
+    acc4 = rank4(acc4, share(w0, 4u), x0, x1, x2, x3);
+    acc5 = rank4(acc5, share(w0, 5u), x0, x1, x2, x3);
+    acc6 = rank4(acc6, share(w0, 6u), x0, x1, x2, x3);
+    acc7 = rank4(acc7, share(w0, 7u), x0, x1, x2, x3);
     if (CHANNELS >= 16u) {
-      acc8 = rank4(acc8, subgroupBroadcast(w1, 0u), x0, x1, x2, x3);
-      acc9 = rank4(acc9, subgroupBroadcast(w1, 1u), x0, x1, x2, x3);
-      acc10 = rank4(acc10, subgroupBroadcast(w1, 2u), x0, x1, x2, x3);
-      acc11 = rank4(acc11, subgroupBroadcast(w1, 3u), x0, x1, x2, x3);
-      acc12 = rank4(acc12, subgroupBroadcast(w1, 4u), x0, x1, x2, x3);
-      acc13 = rank4(acc13, subgroupBroadcast(w1, 5u), x0, x1, x2, x3);
-      acc14 = rank4(acc14, subgroupBroadcast(w1, 6u), x0, x1, x2, x3);
-      acc15 = rank4(acc15, subgroupBroadcast(w1, 7u), x0, x1, x2, x3);
+      acc8 = rank4(acc8, share(w1, 0u), x0, x1, x2, x3);
+      acc9 = rank4(acc9, share(w1, 1u), x0, x1, x2, x3);
+      acc10 = rank4(acc10, share(w1, 2u), x0, x1, x2, x3);
+      acc11 = rank4(acc11, share(w1, 3u), x0, x1, x2, x3);
+      acc12 = rank4(acc12, share(w1, 4u), x0, x1, x2, x3);
+      acc13 = rank4(acc13, share(w1, 5u), x0, x1, x2, x3);
+      acc14 = rank4(acc14, share(w1, 6u), x0, x1, x2, x3);
+      acc15 = rank4(acc15, share(w1, 7u), x0, x1, x2, x3);
     }
     if (CHANNELS == 32u) {
-      acc16 = rank4(acc16, subgroupBroadcast(w2, 0u), x0, x1, x2, x3);
-      acc17 = rank4(acc17, subgroupBroadcast(w2, 1u), x0, x1, x2, x3);
-      acc18 = rank4(acc18, subgroupBroadcast(w2, 2u), x0, x1, x2, x3);
-      acc19 = rank4(acc19, subgroupBroadcast(w2, 3u), x0, x1, x2, x3);
-      acc20 = rank4(acc20, subgroupBroadcast(w2, 4u), x0, x1, x2, x3);
-      acc21 = rank4(acc21, subgroupBroadcast(w2, 5u), x0, x1, x2, x3);
-      acc22 = rank4(acc22, subgroupBroadcast(w2, 6u), x0, x1, x2, x3);
-      acc23 = rank4(acc23, subgroupBroadcast(w2, 7u), x0, x1, x2, x3);
-      acc24 = rank4(acc24, subgroupBroadcast(w3, 0u), x0, x1, x2, x3);
-      acc25 = rank4(acc25, subgroupBroadcast(w3, 1u), x0, x1, x2, x3);
-      acc26 = rank4(acc26, subgroupBroadcast(w3, 2u), x0, x1, x2, x3);
-      acc27 = rank4(acc27, subgroupBroadcast(w3, 3u), x0, x1, x2, x3);
-      acc28 = rank4(acc28, subgroupBroadcast(w3, 4u), x0, x1, x2, x3);
-      acc29 = rank4(acc29, subgroupBroadcast(w3, 5u), x0, x1, x2, x3);
-      acc30 = rank4(acc30, subgroupBroadcast(w3, 6u), x0, x1, x2, x3);
-      acc31 = rank4(acc31, subgroupBroadcast(w3, 7u), x0, x1, x2, x3);
+      acc16 = rank4(acc16, share(w2, 0u), x0, x1, x2, x3);
+      acc17 = rank4(acc17, share(w2, 1u), x0, x1, x2, x3);
+      acc18 = rank4(acc18, share(w2, 2u), x0, x1, x2, x3);
+      acc19 = rank4(acc19, share(w2, 3u), x0, x1, x2, x3);
+      acc20 = rank4(acc20, share(w2, 4u), x0, x1, x2, x3);
+      acc21 = rank4(acc21, share(w2, 5u), x0, x1, x2, x3);
+      acc22 = rank4(acc22, share(w2, 6u), x0, x1, x2, x3);
+      acc23 = rank4(acc23, share(w2, 7u), x0, x1, x2, x3);
+      acc24 = rank4(acc24, share(w3, 0u), x0, x1, x2, x3);
+      acc25 = rank4(acc25, share(w3, 1u), x0, x1, x2, x3);
+      acc26 = rank4(acc26, share(w3, 2u), x0, x1, x2, x3);
+      acc27 = rank4(acc27, share(w3, 3u), x0, x1, x2, x3);
+      acc28 = rank4(acc28, share(w3, 4u), x0, x1, x2, x3);
+      acc29 = rank4(acc29, share(w3, 5u), x0, x1, x2, x3);
+      acc30 = rank4(acc30, share(w3, 6u), x0, x1, x2, x3);
+      acc31 = rank4(acc31, share(w3, 7u), x0, x1, x2, x3);
     }
   }
 
@@ -246,14 +262,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
   // One loop over the channels, not unrolled copies: the epilogue's per-invocation memory
   // accesses are what makes llvmpipe's code large, and compile time grows with it (10x here).
-  let lo = array<vec4f, 16>(acc0 + subgroupBroadcast(bias0, 0u), acc1 + subgroupBroadcast(bias0, 1u), acc2 + subgroupBroadcast(bias0, 2u), acc3 + subgroupBroadcast(bias0, 3u), acc4 + subgroupBroadcast(bias0, 4u), acc5 + subgroupBroadcast(bias0, 5u), acc6 + subgroupBroadcast(bias0, 6u), acc7 + subgroupBroadcast(bias0, 7u), acc8 + subgroupBroadcast(bias1, 0u), acc9 + subgroupBroadcast(bias1, 1u), acc10 + subgroupBroadcast(bias1, 2u), acc11 + subgroupBroadcast(bias1, 3u), acc12 + subgroupBroadcast(bias1, 4u), acc13 + subgroupBroadcast(bias1, 5u), acc14 + subgroupBroadcast(bias1, 6u), acc15 + subgroupBroadcast(bias1, 7u));
+  let lo = array<vec4f, 16>(acc0 + shareScalar(bias0, 0u), acc1 + shareScalar(bias0, 1u), acc2 + shareScalar(bias0, 2u), acc3 + shareScalar(bias0, 3u), acc4 + shareScalar(bias0, 4u), acc5 + shareScalar(bias0, 5u), acc6 + shareScalar(bias0, 6u), acc7 + shareScalar(bias0, 7u), acc8 + shareScalar(bias1, 0u), acc9 + shareScalar(bias1, 1u), acc10 + shareScalar(bias1, 2u), acc11 + shareScalar(bias1, 3u), acc12 + shareScalar(bias1, 4u), acc13 + shareScalar(bias1, 5u), acc14 + shareScalar(bias1, 6u), acc15 + shareScalar(bias1, 7u));
   let pj = p0 + vec4u(0u, 1u, 2u, 3u);
   let outBase = pj / npx * (p.OC * npx) + pj % npx;
   for (var i = 0u; i < min(min(CHANNELS, 16u), p.OC - o0); i++) {
     store(o0 + i, p0, outBase, lo[i]);
   }
   if (CHANNELS == 32u && p.OC > o0 + 16u) {
-    let hi = array<vec4f, 16>(acc16 + subgroupBroadcast(bias2, 0u), acc17 + subgroupBroadcast(bias2, 1u), acc18 + subgroupBroadcast(bias2, 2u), acc19 + subgroupBroadcast(bias2, 3u), acc20 + subgroupBroadcast(bias2, 4u), acc21 + subgroupBroadcast(bias2, 5u), acc22 + subgroupBroadcast(bias2, 6u), acc23 + subgroupBroadcast(bias2, 7u), acc24 + subgroupBroadcast(bias3, 0u), acc25 + subgroupBroadcast(bias3, 1u), acc26 + subgroupBroadcast(bias3, 2u), acc27 + subgroupBroadcast(bias3, 3u), acc28 + subgroupBroadcast(bias3, 4u), acc29 + subgroupBroadcast(bias3, 5u), acc30 + subgroupBroadcast(bias3, 6u), acc31 + subgroupBroadcast(bias3, 7u));
+    let hi = array<vec4f, 16>(acc16 + shareScalar(bias2, 0u), acc17 + shareScalar(bias2, 1u), acc18 + shareScalar(bias2, 2u), acc19 + shareScalar(bias2, 3u), acc20 + shareScalar(bias2, 4u), acc21 + shareScalar(bias2, 5u), acc22 + shareScalar(bias2, 6u), acc23 + shareScalar(bias2, 7u), acc24 + shareScalar(bias3, 0u), acc25 + shareScalar(bias3, 1u), acc26 + shareScalar(bias3, 2u), acc27 + shareScalar(bias3, 3u), acc28 + shareScalar(bias3, 4u), acc29 + shareScalar(bias3, 5u), acc30 + shareScalar(bias3, 6u), acc31 + shareScalar(bias3, 7u));
     for (var i = 0u; i < min(16u, p.OC - o0 - 16u); i++) {
       store(o0 + 16u + i, p0, outBase, hi[i]);
     }

@@ -16,13 +16,13 @@
 // a load whose address differs between invocations is a loop over the 8 lanes with a mask test,
 // a reload of the buffer's base and size, and a bounds check per component: ~30 instructions per
 // vec4 load per lane, against 2 per 8-wide multiply-add (lavapipe emits fma() unfused). Loads,
-// not FMAs, bound the speed, so each loaded value must feed many FMAs. One workgroup is one
-// subgroup of 8 invocations and computes a ROWS x 32 tile of C (ROWS = 8, 16 or 32). Invocation l
-// owns the 4 columns n0 + 4l .. n0 + 4l + 3 and loads them from B itself; the rows of A are loaded
-// one row per invocation (rows l, 8 + l, ...) and handed to every invocation with
-// subgroupBroadcast, a register shuffle instead of 8 loads. K is walked 4 at a time and each
-// accumulator is updated once per step (one chained expression), so the per-iteration masking
-// llvmpipe adds inside loops is paid once per 4 FMAs. Sampled with perf (f32, 1024 x 320 x 1280,
+// not FMAs, bound the speed, so each loaded value must feed many FMAs. A group of 8 invocations
+// of one subgroup computes a ROWS x 32 tile of C (ROWS = 8, 16 or 32); a workgroup is GROUPS such
+// groups (1 on lavapipe). Invocation l of a group owns the 4 columns n0 + 4l .. n0 + 4l + 3 and
+// loads them from B itself; the rows of A are loaded one row per invocation (rows l, 8 + l, ...)
+// and handed to the group's invocations with a subgroup shuffle, a register permute instead of 8
+// loads. K is walked 4 at a time and each accumulator is updated once per step (one chained
+// expression), so the per-iteration masking llvmpipe adds inside loops is paid once per 4 FMAs. Sampled with perf (f32, 1024 x 320 x 1280,
 // 2026-11-26): 16 rows spend 56 % of the loop's time in load code and 30 % in multiply-adds;
 // 32 rows (128 accumulators, which spill) 43 % and 33 %, and run 5-15 % faster on large M.
 // Other tiles measured slower: 16 x 64 by 10-15 %, 8 x 32 by 25 %, and 8 k per step by 25 %.
@@ -49,6 +49,15 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> c: array<CV>;
 
 const COLS = 32u; // 8 invocations x 4 columns
+
+// The subgroup invocation id of lane 0 of this invocation's group of 8.
+var<private> groupBase: u32;
+
+// Lane j of this invocation's group of 8: the rows of A that lane loaded. (LLVM turns this shuffle
+// into the same code as subgroupBroadcast on lavapipe: callgrind counts equal instructions.)
+fn share(v: vec4f, j: u32) -> vec4f {
+  return subgroupShuffle(v, groupBase + j);
+}
 
 fn batchOffsets(batch: u32) -> vec2u {
   var rest = batch;
@@ -112,12 +121,18 @@ fn store(row: u32, n0: u32, cBatch: u32, acc: vec4f) {
   }
 }
 
-@compute @workgroup_size(8)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+// A workgroup is GROUPS groups of 8 invocations side by side along N, each its own tile: on GPUs
+// whose subgroups are 32 wide, a workgroup of 8 would leave 3/4 of every warp idle. Group g is
+// invocations 8g .. 8g + 7, assumed to be 8 consecutive lanes of one subgroup (subgroups are
+// consecutive runs of local_invocation_index on the targets we know: lavapipe's 8 and NVIDIA's 32).
+@compute @workgroup_size(8 * GROUPS)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let lane = sid % 8u;
+  groupBase = sid - lane;
   let batch = p.firstBatch + wid.z;
   let off = batchOffsets(batch);
   let m0 = p.firstRow + wid.y * ROWS;
-  let n0 = wid.x * COLS + lane * 4u;
+  let n0 = (wid.x * GROUPS + li / 8u) * COLS + lane * 4u;
   let last = p.N - 1u;
   // Columns past N are computed, not stored; B_V keeps the clamped vector 4-aligned (N % 4 == 0).
   let clamped = select(vec4u(min(n0, last), min(n0 + 1u, last), min(n0 + 2u, last), min(n0 + 3u, last)), vec4u(min(n0, p.N - 4u)), B_V);
@@ -149,41 +164,41 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
     let b1 = bk[1];
     let b2 = bk[2];
     let b3 = bk[3];
-    acc0 = rank4(acc0, subgroupBroadcast(a0, 0u), b0, b1, b2, b3);
-    acc1 = rank4(acc1, subgroupBroadcast(a0, 1u), b0, b1, b2, b3);
-    acc2 = rank4(acc2, subgroupBroadcast(a0, 2u), b0, b1, b2, b3);
-    acc3 = rank4(acc3, subgroupBroadcast(a0, 3u), b0, b1, b2, b3);
-    acc4 = rank4(acc4, subgroupBroadcast(a0, 4u), b0, b1, b2, b3);
-    acc5 = rank4(acc5, subgroupBroadcast(a0, 5u), b0, b1, b2, b3);
-    acc6 = rank4(acc6, subgroupBroadcast(a0, 6u), b0, b1, b2, b3);
-    acc7 = rank4(acc7, subgroupBroadcast(a0, 7u), b0, b1, b2, b3);
+    acc0 = rank4(acc0, share(a0, 0u), b0, b1, b2, b3);
+    acc1 = rank4(acc1, share(a0, 1u), b0, b1, b2, b3);
+    acc2 = rank4(acc2, share(a0, 2u), b0, b1, b2, b3);
+    acc3 = rank4(acc3, share(a0, 3u), b0, b1, b2, b3);
+    acc4 = rank4(acc4, share(a0, 4u), b0, b1, b2, b3);
+    acc5 = rank4(acc5, share(a0, 5u), b0, b1, b2, b3);
+    acc6 = rank4(acc6, share(a0, 6u), b0, b1, b2, b3);
+    acc7 = rank4(acc7, share(a0, 7u), b0, b1, b2, b3);
     if (ROWS >= 16u) {
-      acc8 = rank4(acc8, subgroupBroadcast(a1, 0u), b0, b1, b2, b3);
-      acc9 = rank4(acc9, subgroupBroadcast(a1, 1u), b0, b1, b2, b3);
-      acc10 = rank4(acc10, subgroupBroadcast(a1, 2u), b0, b1, b2, b3);
-      acc11 = rank4(acc11, subgroupBroadcast(a1, 3u), b0, b1, b2, b3);
-      acc12 = rank4(acc12, subgroupBroadcast(a1, 4u), b0, b1, b2, b3);
-      acc13 = rank4(acc13, subgroupBroadcast(a1, 5u), b0, b1, b2, b3);
-      acc14 = rank4(acc14, subgroupBroadcast(a1, 6u), b0, b1, b2, b3);
-      acc15 = rank4(acc15, subgroupBroadcast(a1, 7u), b0, b1, b2, b3);
+      acc8 = rank4(acc8, share(a1, 0u), b0, b1, b2, b3);
+      acc9 = rank4(acc9, share(a1, 1u), b0, b1, b2, b3);
+      acc10 = rank4(acc10, share(a1, 2u), b0, b1, b2, b3);
+      acc11 = rank4(acc11, share(a1, 3u), b0, b1, b2, b3);
+      acc12 = rank4(acc12, share(a1, 4u), b0, b1, b2, b3);
+      acc13 = rank4(acc13, share(a1, 5u), b0, b1, b2, b3);
+      acc14 = rank4(acc14, share(a1, 6u), b0, b1, b2, b3);
+      acc15 = rank4(acc15, share(a1, 7u), b0, b1, b2, b3);
     }
     if (ROWS == 32u) {
-      acc16 = rank4(acc16, subgroupBroadcast(a2, 0u), b0, b1, b2, b3);
-      acc17 = rank4(acc17, subgroupBroadcast(a2, 1u), b0, b1, b2, b3);
-      acc18 = rank4(acc18, subgroupBroadcast(a2, 2u), b0, b1, b2, b3);
-      acc19 = rank4(acc19, subgroupBroadcast(a2, 3u), b0, b1, b2, b3);
-      acc20 = rank4(acc20, subgroupBroadcast(a2, 4u), b0, b1, b2, b3);
-      acc21 = rank4(acc21, subgroupBroadcast(a2, 5u), b0, b1, b2, b3);
-      acc22 = rank4(acc22, subgroupBroadcast(a2, 6u), b0, b1, b2, b3);
-      acc23 = rank4(acc23, subgroupBroadcast(a2, 7u), b0, b1, b2, b3);
-      acc24 = rank4(acc24, subgroupBroadcast(a3, 0u), b0, b1, b2, b3);
-      acc25 = rank4(acc25, subgroupBroadcast(a3, 1u), b0, b1, b2, b3);
-      acc26 = rank4(acc26, subgroupBroadcast(a3, 2u), b0, b1, b2, b3);
-      acc27 = rank4(acc27, subgroupBroadcast(a3, 3u), b0, b1, b2, b3);
-      acc28 = rank4(acc28, subgroupBroadcast(a3, 4u), b0, b1, b2, b3);
-      acc29 = rank4(acc29, subgroupBroadcast(a3, 5u), b0, b1, b2, b3);
-      acc30 = rank4(acc30, subgroupBroadcast(a3, 6u), b0, b1, b2, b3);
-      acc31 = rank4(acc31, subgroupBroadcast(a3, 7u), b0, b1, b2, b3);
+      acc16 = rank4(acc16, share(a2, 0u), b0, b1, b2, b3);
+      acc17 = rank4(acc17, share(a2, 1u), b0, b1, b2, b3);
+      acc18 = rank4(acc18, share(a2, 2u), b0, b1, b2, b3);
+      acc19 = rank4(acc19, share(a2, 3u), b0, b1, b2, b3);
+      acc20 = rank4(acc20, share(a2, 4u), b0, b1, b2, b3);
+      acc21 = rank4(acc21, share(a2, 5u), b0, b1, b2, b3);
+      acc22 = rank4(acc22, share(a2, 6u), b0, b1, b2, b3);
+      acc23 = rank4(acc23, share(a2, 7u), b0, b1, b2, b3);
+      acc24 = rank4(acc24, share(a3, 0u), b0, b1, b2, b3);
+      acc25 = rank4(acc25, share(a3, 1u), b0, b1, b2, b3);
+      acc26 = rank4(acc26, share(a3, 2u), b0, b1, b2, b3);
+      acc27 = rank4(acc27, share(a3, 3u), b0, b1, b2, b3);
+      acc28 = rank4(acc28, share(a3, 4u), b0, b1, b2, b3);
+      acc29 = rank4(acc29, share(a3, 5u), b0, b1, b2, b3);
+      acc30 = rank4(acc30, share(a3, 6u), b0, b1, b2, b3);
+      acc31 = rank4(acc31, share(a3, 7u), b0, b1, b2, b3);
     }
   }
 

@@ -23,6 +23,12 @@ export interface DeviceOptions {
   gpu?: GPU;
   /** Fill every op output with NaN before the op runs, so unwritten elements show (tests). */
   poisonOutputs?: boolean;
+  /**
+   * Tiles of 8 invocations per workgroup in the subgroup matmul and convolution kernels: 1, 2 or 4
+   * (default: the adapter's minimum subgroup size / 8, at most 4; so 4 on NVIDIA's 32-wide
+   * subgroups and 1 on lavapipe's 8-wide ones). Each tile is one group of 8 lanes of a subgroup.
+   */
+  laneGroups?: 1 | 2 | 4;
 }
 
 /** What the adapter is and what it allows. */
@@ -70,6 +76,8 @@ export class Device {
   /** Whether float16 tensors are available (`shader-f16`). */
   readonly hasF16: boolean;
   readonly poisonOutputs: boolean;
+  /** Tiles of 8 invocations per workgroup of the subgroup matmul and convolution kernels (DeviceOptions.laneGroups). */
+  readonly laneGroups: 1 | 2 | 4;
   /** Set once the device is lost; rejects the waits in flight at that moment. */
   private readonly loss = new DeviceLoss();
   private gpuError: Error | null = null;
@@ -83,6 +91,9 @@ export class Device {
   ) {
     this.hasF16 = gpu.features.has('shader-f16');
     this.poisonOutputs = options.poisonOutputs ?? false;
+    checkLaneGroups(options);
+    const widest = Math.min(4, Math.floor((gpu.adapterInfo?.subgroupMinSize ?? 8) / 8));
+    this.laneGroups = options.laneGroups ?? (widest >= 4 ? 4 : widest >= 2 ? 2 : 1);
     this.recorder = new Recorder(gpu, this.loss);
     this.pool = new ForgettingPool(gpu, gpu.limits.maxBufferSize, (b) => this.recorder.bindGroups.forget(b));
     this.pipelines = new PipelineCache(gpu, () => this.recorder.wait.taint());
@@ -354,6 +365,12 @@ export function hasSubgroups(device: Device): boolean {
   return device.gpu.features.has('subgroups') && (device.gpu.adapterInfo?.subgroupMinSize ?? 0) >= 8;
 }
 
+function checkLaneGroups(options: DeviceOptions): void {
+  if (options.laneGroups !== undefined && ![1, 2, 4].includes(options.laneGroups)) {
+    throw new RangeError(`createDevice: laneGroups must be 1, 2 or 4, got ${String(options.laneGroups)}`);
+  }
+}
+
 let nodeGlobalsInstalled = false;
 
 async function platformGpu(options: DeviceOptions): Promise<{ gpu: GPU; backend: string }> {
@@ -391,6 +408,7 @@ async function platformGpu(options: DeviceOptions): Promise<{ gpu: GPU; backend:
  * Throws `AdapterError` naming the setup command when no adapter exists.
  */
 export async function createDevice(options: DeviceOptions = {}): Promise<Device> {
+  checkLaneGroups(options);
   const { gpu, backend } = await platformGpu(options);
   let adapter: GPUAdapter | null;
   try {

@@ -87,8 +87,8 @@ const SHAPES: Case[] = [
   { x: [1, 64, 15, 16], w: [65, 64, 3, 3], padding: 1 }, // enough tiles and channels for auto to pick Winograd
 ];
 
-for (const { variant, device: getDevice } of variantDevices(ops.CONV2D_VARIANTS)) {
-  describe(`conv2d (${variant}) matches the CPU reference`, () => {
+for (const { variant, label, device: getDevice } of variantDevices(ops.CONV2D_VARIANTS, ['implicit'])) {
+  describe(`conv2d (${label}) matches the CPU reference`, () => {
     it('over kernel sizes, strides, paddings and channel counts that are no multiple of any tile', async (ctx) => {
       const device = await getDevice();
       if (!device) return ctx.skip();

@@ -27,8 +27,8 @@ async function check(device: Device, variant: string, aShape: number[], bShape: 
   for (const t of [a.gpu, b.gpu, bias?.gpu, got]) t?.dispose();
 }
 
-for (const { variant, device: getDevice } of variantDevices(ops.MATMUL_VARIANTS)) {
-  describe(`matmul (${variant}) matches the CPU reference`, () => {
+for (const { variant, label, device: getDevice } of variantDevices(ops.MATMUL_VARIANTS, ['subgroup'])) {
+  describe(`matmul (${label}) matches the CPU reference`, () => {
     it('over M, K, N that are no multiple of any tile', async (ctx) => {
       const device = await getDevice();
       if (!device) return ctx.skip();

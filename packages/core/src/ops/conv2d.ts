@@ -147,11 +147,13 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   const vecY = subgroup && npx % 4 === 0 && (residual !== undefined || x.buffer.size >= 16);
   const vecX = subgroup && pointwise && npx % 4 === 0;
   const channels = subgroupTileRows(outC);
-  const consts: KernelConsts = { KH, KW, EPILOGUE: epilogue, HAS_SCALE: inputScale !== undefined, ...(subgroup ? { CHANNELS: channels, W_V: vecW, X_V: vecX, X_ROW: rowsAsVectors, Y_V: vecY } : {}) };
-  // implicit: tiles of 32 pixels counted across the batch, along x then z; direct: the batch along z.
-  const pixelTiles = Math.ceil((batch * npx) / 32);
+  const laneGroups = device.laneGroups;
+  const consts: KernelConsts = { KH, KW, EPILOGUE: epilogue, HAS_SCALE: inputScale !== undefined, ...(subgroup ? { CHANNELS: channels, GROUPS: laneGroups, W_V: vecW, X_V: vecX, X_ROW: rowsAsVectors, Y_V: vecY } : {}) };
+  // implicit: workgroups of laneGroups tiles of 32 pixels counted across the batch, along x then z;
+  // direct: the batch along z.
+  const pixelGroups = Math.ceil((batch * npx) / (32 * laneGroups));
   const [dx, dy] = grid(Math.ceil((outC * npx) / 64));
-  const [gx, gy, gz] = subgroup ? [Math.min(pixelTiles, 65535), Math.ceil(outC / channels), Math.ceil(pixelTiles / 65535)] : [dx, dy, batch];
+  const [gx, gy, gz] = subgroup ? [Math.min(pixelGroups, 65535), Math.ceil(outC / channels), Math.ceil(pixelGroups / 65535)] : [dx, dy, batch];
   if (gx > 65535 || gy > 65535 || gz > 65535) {
     throw new ShapeError(`${op}: x ${fmt(x.shape)} with weight ${fmt(weight.shape)} needs more than 65535 workgroups along a dimension`);
   }

@@ -129,9 +129,12 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const vecBT = subgroup && transposeB && K % 4 === 0 && bStridesAligned;
   const vecBV = subgroup && !transposeB && N % 4 === 0 && bStridesAligned;
   const vecC = subgroup && N % 4 === 0;
+  // Subgroup tiles of 8 invocations per workgroup, side by side along N (shaders/matmul.wgsl).
+  const laneGroups = subgroup ? device.laneGroups : 1;
   for (const band of rowBands(gemm.M, subgroup)) {
-    // Workgroup tiles: band.tile rows by 32 columns (subgroup) or 8 x 8 (naive, whose band tile is 8).
-    const groups = [Math.ceil(gemm.N / (subgroup ? 32 : 8)), Math.ceil(band.rows / band.tile)];
+    // Workgroups: laneGroups tiles of band.tile rows by 32 columns (subgroup), or 8 x 8 (naive,
+    // whose band tile is 8).
+    const groups = [Math.ceil(gemm.N / (subgroup ? 32 * laneGroups : 8)), Math.ceil(band.rows / band.tile)];
     if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) {
       throw new ShapeError(`${op}: a ${fmt(a.shape)} x b ${fmt(b.shape)} needs more than ${MAX_GROUPS} workgroups along a dimension`);
     }
@@ -142,7 +145,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       const launch: KernelLaunch = {
         shader: subgroup ? 'matmul' : 'matmul_naive',
         types: subgroup ? { X: a.dtype, AV: vectorType(a.dtype, vecA), BV: vectorType(a.dtype, vecBT || vecBV), CV: vectorType(outDtype, vecC) } : { X: a.dtype, C: outDtype },
-        consts: subgroup ? { ROWS: band.tile, A_V: vecA, B_T: vecBT, B_V: vecBV, C_V: vecC, BIAS_ROWS: bias !== undefined && biasPerRow } : undefined,
+        consts: subgroup ? { ROWS: band.tile, GROUPS: laneGroups, A_V: vecA, B_T: vecBT, B_V: vecBV, C_V: vecC, BIAS_ROWS: bias !== undefined && biasPerRow } : undefined,
         inputs: [a, b, bias ?? a],
         outputs: [out],
         params: params(first, band.first),
