@@ -3,7 +3,7 @@
 // the kernel benchmark times an op. Prints the time per kernel family (shader and constants), its
 // share, and its achieved GFLOP/s.
 //
-//   npx tsx bench/profile.ts [--weights FILE] [--latent 32] [--dtype f32|f16] [--top 25] [--shapes]
+//   npx tsx bench/profile.ts [--weights FILE] [--latent 32] [--dtype f32|f16] [--top 25] [--shapes] [--target-ms 150]
 
 import { parseArgs } from 'node:util';
 import { createDevice, tensor, Tensor, type KernelLaunch } from '@unicontrol/core';
@@ -18,6 +18,7 @@ const { values: args } = parseArgs({
     dtype: { type: 'string', default: 'f32' },
     top: { type: 'string', default: '25' },
     shapes: { type: 'boolean', default: false },
+    'target-ms': { type: 'string', default: '150' },
   },
 });
 
@@ -63,7 +64,7 @@ for (const launch of launches) {
   if (ms === undefined) {
     run(launch);
     await device.sync();
-    ms = (await measure(oursWorkload(device, () => run(launch)), { runs: 3, targetMs: 150, maxReps: 200 })).ms;
+    ms = (await measure(oursWorkload(device, () => run(launch)), { runs: 3, targetMs: Number(args['target-ms']), maxReps: 200 })).ms;
     timed.set(sig, ms);
   }
   total += ms;

@@ -5,11 +5,12 @@
 // q; D % 4 = 0, read as vec4; storage type T, arithmetic f32; scores in base 2 (q pre-multiplied
 // by scale·log2 e, exp2).
 //
-// Work split: a workgroup is one subgroup of 8 invocations and takes 8·ROWS query rows of one
-// (batch, head); each invocation keeps ROWS rows (q and accumulators) in private arrays. Keys go
-// by 8 at a time: invocation l loads key j0 + l (its k row, then its v row) and the others read it
-// with subgroupShuffle, a register permute, so each k or v element is fetched once per workgroup
-// instead of once per invocation — on lavapipe a storage load costs ~10 instructions per
+// Work split: a group of 8 invocations of one subgroup takes 8·ROWS query rows of one (batch,
+// head), and a workgroup is GROUPS such groups (as in matmul.wgsl: 4 on 32-wide subgroups, 1 on
+// lavapipe); each invocation keeps ROWS rows (q and accumulators) in private arrays. Keys go by 8
+// at a time: invocation l of a group loads key j0 + l (its k row, then its v row) and the others
+// read it with subgroupShuffle, a register permute, so each k or v element is fetched once per
+// group instead of once per invocation — on lavapipe a storage load costs ~10 instructions per
 // invocation, the permute one. Then per block: 8 scores per row, one online-softmax update
 // (running max, one rescale of sum and accumulator), and p·v.
 
@@ -17,7 +18,7 @@ struct Params {
   lq: u32,
   lk: u32,
   heads: u32,
-  // Workgroups per (batch, head): ceil(Lq / (8·ROWS)).
+  // Tiles of 8·ROWS query rows per (batch, head): ceil(Lq / (8·ROWS)).
   tiles: u32,
   // batch · heads
   groups: u32,
@@ -31,6 +32,10 @@ struct Params {
 const D4 = D / 4u;
 const LANES = 8u;
 
+// A causal workgroup stops at its last row's keys, which it can know only when it is one tile
+// (ops/attention.ts runs causal attention with GROUPS = 1).
+const_assert !CAUSAL || GROUPS == 1u;
+
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<T4>;
 @group(0) @binding(2) var<storage, read> k: array<T4>;
@@ -40,10 +45,14 @@ const LANES = 8u;
 // Below any scaled score; finite so that differences never make NaN.
 const NO_SCORE: f32 = -3.0e38;
 
-@compute @workgroup_size(LANES)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let g = wid.x + wid.y * nwg.x;
-  // Out-of-range workgroups run with the last group and store nothing: every invocation of the
+// Group g of a workgroup is invocations 8g .. 8g + 7, 8 consecutive lanes of one subgroup.
+@compute @workgroup_size(LANES * GROUPS)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let lid = sid % LANES;
+  let groupBase = sid - lid;
+  let wg_tile = (wid.x + wid.y * nwg.x) * GROUPS;
+  let g = wg_tile + li / LANES;
+  // Out-of-range tiles run with the last (batch, head) and store nothing: every invocation of the
   // subgroup must reach the shuffles.
   let valid = g / p.tiles < p.groups;
   let group = min(g / p.tiles, p.groups - 1u);
@@ -68,9 +77,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     l[r] = 0.0;
   }
 
-  // Causal: no row of this workgroup sees keys past its last row.
+  // Causal: no row of this workgroup (one tile) sees keys past its last row. From wg_tile, not
+  // tile_first: the loop bound must be uniform for the shuffles inside it.
   var key_end = p.lk;
-  if (CAUSAL) { key_end = min(p.lk, min(tile_first + LANES * ROWS, p.lq)); }
+  if (CAUSAL) { key_end = min(p.lk, min((wg_tile % p.tiles) * (LANES * ROWS) + LANES * ROWS, p.lq)); }
 
   for (var j0 = 0u; j0 < key_end; j0 += LANES) {
     // This invocation's key (past the end: the last key again, masked below).
@@ -84,7 +94,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       // Explicit zero: Dawn on lavapipe does not re-zero a plain `var` declared inside a loop.
       var st = array<f32, ROWS>();
       for (var c = 0u; c < D4; c++) {
-        let kc = subgroupShuffle(kr[c], t);
+        let kc = subgroupShuffle(kr[c], groupBase + t);
         for (var r = 0u; r < ROWS; r++) { st[r] += dot(qs[r][c], kc); }
       }
       for (var r = 0u; r < ROWS; r++) { s[r][t] = st[r]; }
@@ -117,7 +127,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       var pt: array<f32, ROWS>;
       for (var r = 0u; r < ROWS; r++) { pt[r] = s[r][t]; }
       for (var c = 0u; c < D4; c++) {
-        let vc = subgroupShuffle(vr[c], t);
+        let vc = subgroupShuffle(vr[c], groupBase + t);
         for (var r = 0u; r < ROWS; r++) { acc[r][c] += pt[r] * vc; }
       }
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs the benchmarks into dist/bench-portable/ so they run on a Linux x86-64 GPU machine that
-# has no npm or registry access: this machine's Node binary, the three entry points bundled by
+# has no npm or registry access: this machine's Node binary, the four entry points bundled by
 # esbuild, Dawn's Node binding and the checkpoint key list. bench/portable/run.sh runs them there.
 # The bundles read the WGSL files from shaders/ three folders up, so the pack must stay in
 # dist/bench-portable/ of a checkout (shaders.ts resolves ../../../shaders from the bundle).
@@ -10,7 +10,7 @@ out=dist/bench-portable
 rm -rf "$out" && mkdir -p "$out/js" "$out/node_modules/webgpu/dist/linux-x64"
 
 # tfjs's CommonJS code calls require(): the banner gives the ES-module bundles one.
-for entry in bench/kernels.ts bench/e2e.ts scripts/make-synthetic-checkpoint.ts; do
+for entry in bench/kernels.ts bench/e2e.ts bench/profile.ts scripts/make-synthetic-checkpoint.ts; do
   npx esbuild "$entry" --bundle --platform=node --format=esm --target=node20 --external:webgpu \
     --banner:js="import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" --log-level=warning --outfile="$out/js/$(basename "$entry" .ts).mjs"
 done

@@ -4,7 +4,7 @@ import { ATTENTION_VARIANTS, attention, type AttentionOptions } from '../src/ops
 import { attentionCpu } from '../src/reference/attention.ts';
 import type { HostTensor } from '../src/reference/host.ts';
 import { expectClose, randomPair, relError, rng, SEED, testDevice } from './helpers.ts';
-import { subgroupDevice } from './subgroup-device.ts';
+import { laneGroupDevice, subgroupDevice } from './subgroup-device.ts';
 
 /** The device a variant is tested on: `subgroup` needs one with subgroups (skipped without). */
 const deviceFor = (variant: string): Promise<ops.Device | undefined> => (variant === 'subgroup' ? subgroupDevice() : testDevice());
@@ -98,6 +98,19 @@ describe('attention matches the CPU reference', () => {
       }
     });
   }
+
+  it('subgroup with 4 tiles per workgroup (the 32-wide-subgroup layout), float32', async (ctx) => {
+    const device = await laneGroupDevice();
+    if (!device) return ctx.skip();
+    const r = rng();
+    // SD's head sizes, lengths that leave tiles of several heads in one workgroup, and a causal
+    // case (run with one tile per workgroup).
+    for (const c of [CASES[4], CASES[5], CASES[6], CASES[7], CASES[12], CASES[3]]) {
+      const { q, k, v, opts, want } = draw(device, c, r);
+      await expectClose(attention(q.gpu, k.gpu, v.gpu, { ...opts, variant: 'subgroup' }), want, 1e-5, `subgroup x4 ${label(c)}`);
+      for (const t of [q, k, v]) t.gpu.dispose();
+    }
+  });
 
   it('runs 4096 tokens (a 512 px latent) with O(n) memory', async () => {
     // the subgroup device when there is one: the default variant there is the fast one

@@ -19,7 +19,7 @@ let wide: Promise<Device> | undefined;
  * (`laneGroups: 4`, the layout chosen for 32-wide subgroups), so that layout is tested on an
  * adapter that would otherwise use 1.
  */
-async function laneGroupDevice(): Promise<Device | undefined> {
+export async function laneGroupDevice(): Promise<Device | undefined> {
   if (!(await subgroupDevice())) return undefined;
   wide ??= createDevice({ poisonOutputs: true, laneGroups: 4 });
   return wide;

@@ -128,16 +128,18 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   }
   const subgroup = variant === 'subgroup';
   const blocked = { ...BLOCKED, ROWS: blockedRows(d) };
-  const rowsPerWorkgroup = subgroup ? SUBGROUP_LANES * SUBGROUP_ROWS : blocked.WG * blocked.ROWS;
-  const tiles = Math.ceil(lq / rowsPerWorkgroup);
+  const rowsPerTile = subgroup ? SUBGROUP_LANES * SUBGROUP_ROWS : blocked.WG * blocked.ROWS;
+  const tiles = Math.ceil(lq / rowsPerTile);
+  // Subgroup tiles per workgroup (shaders/attention_subgroup.wgsl); a causal workgroup is one tile.
+  const laneGroups = subgroup && !causal ? q.device.laneGroups : 1;
   const launch: KernelLaunch = {
     shader: subgroup ? 'attention_subgroup' : 'attention',
     types: { ...types, T4: vectorType(q.dtype, true) },
-    consts: subgroup ? { D: d, ROWS: SUBGROUP_ROWS, CAUSAL: causal } : { D: d, ...blocked, CAUSAL: causal },
+    consts: subgroup ? { D: d, ROWS: SUBGROUP_ROWS, GROUPS: laneGroups, CAUSAL: causal } : { D: d, ...blocked, CAUSAL: causal },
     inputs: [q, k, v],
     outputs: [out],
     params: new Params().u32(lq, lk, heads, tiles, groups).f32(scale * Math.LOG2E).u32(d / 4).bytes(),
-    workgroups: grid(groups * tiles),
+    workgroups: grid(Math.ceil((groups * tiles) / laneGroups)),
     cost: flops + 4 * (q.bytes + out.bytes + (k.bytes + v.bytes) * tiles),
     flops: 4 * groups * lq * lk * d,
   };
