@@ -1,9 +1,10 @@
-// Where a guided step's time goes: records every kernel launch of one ControlNet + UNet step
-// (batch 2) on the full-size checkpoint, then replays each distinct launch alone and times it as
-// the kernel benchmark times an op. Prints the time per kernel family (shader and constants), its
+// Where a guided step's time goes: tunes the step's kernel choices for this adapter
+// (`Device.autotune`, as `generate()` and bench:e2e do; --no-autotune keeps the heuristics), records
+// every kernel launch of one ControlNet + UNet step (batch 2) on the full-size checkpoint, then
+// replays each distinct launch alone and times it as the kernel benchmark times an op. Prints the time per kernel family (shader and constants), its
 // share, and its achieved GFLOP/s.
 //
-//   npx tsx bench/profile.ts [--weights FILE] [--latent 32] [--dtype f32|f16] [--top 25] [--shapes] [--target-ms 150]
+//   npx tsx bench/profile.ts [--weights FILE] [--latent 32] [--dtype f32|f16] [--top 25] [--shapes] [--target-ms 150] [--no-autotune]
 
 import { parseArgs } from 'node:util';
 import { createDevice, tensor, Tensor, type KernelLaunch } from '@unicontrol/core';
@@ -19,6 +20,7 @@ const { values: args } = parseArgs({
     top: { type: 'string', default: '25' },
     shapes: { type: 'boolean', default: false },
     'target-ms': { type: 'string', default: '150' },
+    'no-autotune': { type: 'boolean', default: false },
   },
 });
 
@@ -32,6 +34,8 @@ const taskFeature = model.taskFeature(ids(1)).keep();
 const x = tensor(device, Float32Array.from({ length: 2 * 4 * n * n }, (_, i) => Math.sin(i)), [2, 4, n, n]);
 const hint = tensor(device, Float32Array.from({ length: 2 * 3 * 64 * n * n }, (_, i) => (i % 7) / 7), [2, 3, 8 * n, 8 * n]);
 const t = tensor(device, [501, 501], [2]);
+const step = () => model.applyModel(x, t, context, { hint, task: 'control_canny', taskFeature });
+if (!args['no-autotune']) await device.autotune(step);
 await device.sync();
 
 // Record: every launch, with its tensors kept alive for the replay (the model frees its
@@ -45,7 +49,7 @@ device.run = (launch: KernelLaunch) => {
   launches.push(launch);
   run(launch);
 };
-model.applyModel(x, t, context, { hint, task: 'control_canny', taskFeature });
+step();
 device.run = run;
 Tensor.prototype.dispose = dispose;
 await device.sync();
