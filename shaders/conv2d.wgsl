@@ -10,7 +10,8 @@
 // small images, e.g. 4x4 at batch 2, still fill the tile and read the weights once); a workgroup
 // is GROUPS such groups, side by side along the pixels. Invocation l of a group owns pixels
 // p0 + 4l .. p0 + 4l + 3 and gathers their input values itself; the channels' weights are loaded
-// one channel per invocation (o0 + l, o0 + 8 + l, ...) and shared with a subgroup shuffle. K is walked 4 at a time with one chained update per accumulator.
+// one channel per invocation (o0 + l, o0 + 8 + l, ...) and shared with a subgroup shuffle. K is
+// walked 4 at a time with one chained update per accumulator.
 //
 // EPILOGUE (a constant): bit 0 adds the bias, bit 1 applies SiLU, bit 2 adds the residual. As
 // runtime flags these tests sat in the store loop, where llvmpipe pays for them per store.

@@ -24,9 +24,11 @@ export interface DeviceOptions {
   /** Fill every op output with NaN before the op runs, so unwritten elements show (tests). */
   poisonOutputs?: boolean;
   /**
-   * Tiles of 8 invocations per workgroup in the subgroup matmul and convolution kernels: 1, 2 or 4
-   * (default: the adapter's minimum subgroup size / 8, at most 4; so 4 on NVIDIA's 32-wide
-   * subgroups and 1 on lavapipe's 8-wide ones). Each tile is one group of 8 lanes of a subgroup.
+   * Tiles of 8 invocations per workgroup in the subgroup matmul, convolution and attention
+   * kernels: 1, 2 or 4 (default: the adapter's minimum subgroup size / 8, at most 4; so 4 on
+   * NVIDIA's 32-wide subgroups and 1 on lavapipe's 8-wide ones). Each tile is one group of 8 lanes
+   * of a subgroup. Above 1 the subgroup attention also takes one query row per invocation, not 4
+   * (the GPU tiling: see ops/attention.ts).
    */
   laneGroups?: 1 | 2 | 4;
 }
@@ -76,7 +78,7 @@ export class Device {
   /** Whether float16 tensors are available (`shader-f16`). */
   readonly hasF16: boolean;
   readonly poisonOutputs: boolean;
-  /** Tiles of 8 invocations per workgroup of the subgroup matmul and convolution kernels (DeviceOptions.laneGroups). */
+  /** Tiles of 8 invocations per workgroup of the subgroup matmul, convolution and attention kernels (DeviceOptions.laneGroups). */
   readonly laneGroups: 1 | 2 | 4;
   /** Set once the device is lost; rejects the waits in flight at that moment. */
   private readonly loss = new DeviceLoss();

@@ -65,13 +65,13 @@ export class DeviceLoss {
 }
 
 const MAP_READ = 0x01;
+const COPY_DST = 0x08;
 /**
  * A recording is submitted once it holds this many dispatches, without waiting for a sync: the
  * GPU starts on a long sequence (a sampling step: about 1000 dispatches) while the rest is still
  * recorded, instead of idling through all of its recording.
  */
 const SUBMIT_EVERY = 128;
-const COPY_DST = 0x08;
 
 /**
  * Records dispatches into one open compute pass and submits them in batches. Ops never wait:

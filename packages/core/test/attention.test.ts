@@ -99,7 +99,7 @@ describe('attention matches the CPU reference', () => {
     });
   }
 
-  it('subgroup with 4 tiles per workgroup (the 32-wide-subgroup layout), float32', async (ctx) => {
+  it('subgroup with 4 tiles per workgroup and 1 row per invocation (the 32-wide-subgroup layout), float32', async (ctx) => {
     const device = await laneGroupDevice();
     if (!device) return ctx.skip();
     const r = rng();

@@ -60,7 +60,16 @@ const BLOCKED = { WG: 8, ROWS: 8, KEYS: 6 };
 const BLOCKED_PRIVATE_FLOATS = 2560;
 /** `blocked`'s query rows per invocation at head size d: ROWS, fewer past BLOCKED_PRIVATE_FLOATS. */
 const blockedRows = (d: number): number => Math.max(1, Math.min(BLOCKED.ROWS, Math.floor(BLOCKED_PRIVATE_FLOATS / (2 * d))));
-const SUBGROUP_ROWS = 4;
+/**
+ * Query rows per invocation of the subgroup kernel. On lavapipe (8-wide subgroups, one tile per
+ * workgroup) 4: its private arrays live in CPU registers and the stack, and each shuffled key
+ * feeds 4 rows. Where subgroups are wider (laneGroups > 1: GPUs) 1: at d40, 4 rows hold 320 floats
+ * of q and accumulators per invocation, past the 255 registers of an NVIDIA thread. H200, f32,
+ * 8 heads d40, 1 / 2 / 4 / 8 rows: self-attention at 1024 tokens 0.735 / 1.14 / 1.65 / 3.44 ms,
+ * cross-attention 1024x77 0.067 / 0.099 / 0.144 / 0.294 ms, at 4096 tokens 6.61 / 6.80 / 6.91 /
+ * 14.0 ms (bench/nvidia/h200-attention-subgroup-rows-*.json).
+ */
+const subgroupRows = (laneGroups: number): number => (laneGroups > 1 ? 1 : 4);
 /**
  * Largest head size the subgroup kernel is the default for: beyond it (d160) its per-invocation
  * arrays no longer unroll into registers and it measured 2× slower than `blocked` on lavapipe.
@@ -128,14 +137,15 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   }
   const subgroup = variant === 'subgroup';
   const blocked = { ...BLOCKED, ROWS: blockedRows(d) };
-  const rowsPerTile = subgroup ? SUBGROUP_LANES * SUBGROUP_ROWS : blocked.WG * blocked.ROWS;
+  const rows = subgroupRows(q.device.laneGroups);
+  const rowsPerTile = subgroup ? SUBGROUP_LANES * rows : blocked.WG * blocked.ROWS;
   const tiles = Math.ceil(lq / rowsPerTile);
   // Subgroup tiles per workgroup (shaders/attention_subgroup.wgsl); a causal workgroup is one tile.
   const laneGroups = subgroup && !causal ? q.device.laneGroups : 1;
   const launch: KernelLaunch = {
     shader: subgroup ? 'attention_subgroup' : 'attention',
     types: { ...types, T4: vectorType(q.dtype, true) },
-    consts: subgroup ? { D: d, ROWS: SUBGROUP_ROWS, GROUPS: laneGroups, CAUSAL: causal } : { D: d, ...blocked, CAUSAL: causal },
+    consts: subgroup ? { D: d, ROWS: rows, GROUPS: laneGroups, CAUSAL: causal } : { D: d, ...blocked, CAUSAL: causal },
     inputs: [q, k, v],
     outputs: [out],
     params: new Params().u32(lq, lk, heads, tiles, groups).f32(scale * Math.LOG2E).u32(d / 4).bytes(),
