@@ -11,7 +11,8 @@ import { softmax } from './softmax.ts';
 
 /**
  * Kernels of `attention`:
- * - `subgroup` (shaders/attention_subgroup.wgsl): blocks of 8 keys shared through a subgroup;
+ * - `subgroup` (shaders/attention_subgroup.wgsl): blocks of 8 keys shared across 8 lanes of a
+ *   subgroup, `laneGroups` such groups per workgroup;
  *   needs the device's `subgroups` feature. The default where the device has it, for head sizes
  *   up to `SUBGROUP_MAX_D`.
  * - `blocked` (shaders/attention.wgsl): the same blocking without subgroups, every invocation

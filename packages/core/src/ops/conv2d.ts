@@ -12,7 +12,8 @@ import { NAIVE_SLOWDOWN, matmul, subgroupTileRows } from './matmul.ts';
 
 /**
  * Kernels of `conv2d`:
- * - `implicit`: implicit GEMM, 8, 16 or 32 output channels x 32 pixels per subgroup
+ * - `implicit`: implicit GEMM, 8, 16 or 32 output channels x 32 pixels per group of 8 lanes of a
+ *   subgroup, `laneGroups` groups per workgroup
  *   (shaders/conv2d.wgsl; needs the device's `subgroups` feature);
  * - `winograd`: Winograd F(2x2, 3x3) for 3x3 stride-1 kernels: transform filters and input tiles,
  *   16 batched GEMMs with 2.25x fewer multiplications, transform back with the epilogue

@@ -8,8 +8,9 @@ import { defineVariants, pickVariant } from '../variants.ts';
 import { checkInputs, checkRank, checkSameDType } from './check.ts';
 
 /**
- * Kernels of `matmul` and `linear`: `subgroup` (shaders/matmul.wgsl: 16x32 register tiles whose
- * A rows are shared across a subgroup; needs the device's `subgroups` feature) and `naive`
+ * Kernels of `matmul` and `linear`: `subgroup` (shaders/matmul.wgsl: 8-, 16- or 32-row x
+ * 32-column register tiles whose A rows are shared across 8 lanes of a subgroup, `laneGroups`
+ * tiles per workgroup; needs the device's `subgroups` feature) and `naive`
  * (shaders/matmul_naive.wgsl: one dot product per invocation). The default is `subgroup` where
  * the device has subgroups and `naive` elsewhere.
  */
