@@ -29,6 +29,16 @@ describe('device', () => {
     expect((err as Error).message).toMatch(/Available adapters/);
   });
 
+  it('puts one tile of 8 lanes per subgroup workgroup per 8 lanes of the smallest subgroup, and refuses other counts', async () => {
+    const device = await testDevice();
+    const minSize = device.gpu.adapterInfo?.subgroupMinSize ?? 8;
+    // lavapipe's subgroups are 8 wide: 1; NVIDIA's 32: 4.
+    expect(device.laneGroups).toBe(minSize >= 32 ? 4 : minSize >= 16 ? 2 : 1);
+    const err = await createDevice({ laneGroups: 3 as 4 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RangeError);
+    expect((err as Error).message).toBe('createDevice: laneGroups must be 1, 2 or 4, got 3');
+  });
+
   it('can go without float16 storage', async () => {
     const device = await createDevice({ f16: false });
     try {

@@ -55,6 +55,17 @@ describe('unary ops match the CPU reference', () => {
     });
   });
 
+  it('tanh keeps its relative precision near 0, on both sides of the series cut at 1/8', async () => {
+    const device = await testDevice();
+    const xs = [1e-6, -1e-4, 0.003, -0.006, 0.05, 0.1249, 0.1251, -0.3, 2];
+    const got = await ops.tanh(ops.tensor(device, xs, [xs.length])).read();
+    // Each element against its own value: 1 - exp(-2|x|) alone gave 2e-5 at |x| = 0.006.
+    xs.forEach((x, i) => {
+      const want = Math.tanh(Math.fround(x));
+      expect(Math.abs(got[i] - want) / Math.abs(want), `tanh(${x})`).toBeLessThanOrEqual(1e-6);
+    });
+  });
+
   it('tanh, sigmoid and silu saturate without overflow', async () => {
     const device = await testDevice();
     const x = ops.tensor(device, [-1e4, -100, 100, 1e4], [4]);
