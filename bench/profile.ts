@@ -1,8 +1,8 @@
 // Where a guided step's time goes: tunes the step's kernel choices for this adapter
 // (`Device.autotune`, as `generate()` and bench:e2e do; --no-autotune keeps the heuristics), records
 // every kernel launch of one ControlNet + UNet step (batch 2) on the full-size checkpoint, then
-// replays each distinct launch alone and times it as the kernel benchmark times an op. Prints the time per kernel family (shader and constants), its
-// share, and its achieved GFLOP/s.
+// replays each distinct launch alone and times it as the kernel benchmark times an op. Prints the
+// time per kernel family (shader and constants), its share, and its achieved GFLOP/s.
 //
 //   npx tsx bench/profile.ts [--weights FILE] [--latent 32] [--dtype f32|f16] [--top 25] [--shapes] [--target-ms 150] [--no-autotune]
 

@@ -17,6 +17,8 @@ if [ ! -x "$here/node" ]; then xz -dc "$here/node.xz" >"$here/node"; chmod +x "$
 dawn="$here/node_modules/webgpu/dist/linux-x64/dawn.node"
 [ -f "$dawn" ] || xz -dc "$dawn.xz" >"$dawn"
 node="$here/node"
+weights="${WEIGHTS:-/tmp/synthetic-unicontrol-v1.1.safetensors}"
+make_weights() { "$node" "$here/js/make-synthetic-checkpoint.mjs" --keys "$here/real_keys.json" --out "$weights" 2>&1 | tail -2; }
 cd "$here/../.."
 
 for part in $parts; do
@@ -27,14 +29,12 @@ for part in $parts; do
           --json "$results/kernels-$dtype.json" 2>&1 | tee "$results/kernels-$dtype.log"
       done ;;
     e2e)
-      weights="${WEIGHTS:-/tmp/synthetic-unicontrol-v1.1.safetensors}"
-      "$node" "$here/js/make-synthetic-checkpoint.mjs" --keys "$here/real_keys.json" --out "$weights" 2>&1 | tail -2
+      make_weights
       "$node" "$here/js/e2e.mjs" --weights "$weights" --dtype f16,f32 --runs 3 \
         --cases "${E2E_CASES:-step_b2_latent32,step_b2_latent64,text_encode,vae_decode_256,vae_decode_512}" \
         --json "$results/e2e.json" 2>&1 | tee "$results/e2e.log" ;;
     profile)
-      weights="${WEIGHTS:-/tmp/synthetic-unicontrol-v1.1.safetensors}"
-      [ -f "$weights" ] || "$node" "$here/js/make-synthetic-checkpoint.mjs" --keys "$here/real_keys.json" --out "$weights" 2>&1 | tail -2
+      [ -f "$weights" ] || make_weights
       for latent in ${LATENTS:-32 64}; do
         "$node" "$here/js/profile.mjs" --weights "$weights" --latent "$latent" --top 30 --shapes --target-ms 50 2>&1 | tee "$results/profile-$latent.log"
       done ;;

@@ -94,8 +94,8 @@ export class Device {
     this.hasF16 = gpu.features.has('shader-f16');
     this.poisonOutputs = options.poisonOutputs ?? false;
     checkLaneGroups(options);
-    const widest = Math.min(4, Math.floor((gpu.adapterInfo?.subgroupMinSize ?? 8) / 8));
-    this.laneGroups = options.laneGroups ?? (widest >= 4 ? 4 : widest >= 2 ? 2 : 1);
+    const fit = Math.floor((gpu.adapterInfo?.subgroupMinSize ?? 8) / 8);
+    this.laneGroups = options.laneGroups ?? (fit >= 4 ? 4 : fit >= 2 ? 2 : 1);
     this.recorder = new Recorder(gpu, this.loss);
     this.pool = new ForgettingPool(gpu, gpu.limits.maxBufferSize, (b) => this.recorder.bindGroups.forget(b));
     this.pipelines = new PipelineCache(gpu, () => this.recorder.wait.taint());
