@@ -27,8 +27,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (CAUSAL) { kept = min(p.n, row % p.lq + p.offset + 1u); }
   var m = p.scale * f32(x[base]);
   for (var j = 1u; j < kept; j++) { m = max(m, p.scale * f32(x[base + j])); }
+  // Summed in blocks of 64 terms, then the blocks, so rounding grows with 64 + n/64 terms, not n:
+  // one running f32 sum over 4096 keys erred by 1.9e-5 of the largest output on a random row
+  // (seed 465386779) and 2.0e-5 on a row of equal terms; blocked, 1.0e-6 on the latter.
   var sum = 0.0;
-  for (var j = 0u; j < kept; j++) { sum += exp(p.scale * f32(x[base + j]) - m); }
+  for (var j0 = 0u; j0 < kept; j0 += 64u) {
+    var part = 0.0;
+    for (var j = j0; j < min(j0 + 64u, kept); j++) { part += exp(p.scale * f32(x[base + j]) - m); }
+    sum += part;
+  }
   let inv = 1.0 / sum;
   for (var j = 0u; j < kept; j++) { y[base + j] = Y(exp(p.scale * f32(x[base + j]) - m) * inv); }
   for (var j = kept; j < p.n; j++) { y[base + j] = Y(0.0); }

