@@ -22,7 +22,10 @@ const INVOCATIONS = 64 * 1024;
 const ITERATIONS = 1024;
 
 export interface ProbeResult extends ProbeConfig {
+  /** From the median sample. */
   gflops: number;
+  /** Every counted sample's rate. */
+  samples_gflops: number[];
 }
 
 /** Measures every probe configuration; returns them all, best first. */
@@ -44,7 +47,7 @@ export async function fmaPeak(device: Device, timing: TimingOptions): Promise<Pr
     );
     await sample(work, 1, 0); // compiles the pipeline
     const t = await measure(work, timing);
-    results.push({ ...cfg, gflops: flops / t.ms / 1e6 });
+    results.push({ ...cfg, gflops: flops / t.ms / 1e6, samples_gflops: t.samples.map((ms) => flops / ms / 1e6) });
   }
   out.dispose();
   return results.sort((a, b) => b.gflops - a.gflops);

@@ -73,6 +73,8 @@ function variantsOf(op: string): (string | undefined)[] {
 interface Side {
   ms?: number;
   reps?: number;
+  /** Every counted sample's time per repetition, ms (their median is `ms`). */
+  samples?: number[];
   output?: Float32Array;
   error?: string;
 }
@@ -88,7 +90,7 @@ async function timeOurs(c: BenchCase, dev: Device, variant: string | undefined):
     prepared = c.ours(dev, { variant, dtype });
     const output = await prepared.output();
     const t = await measure(oursWorkload(dev, prepared.run), timing);
-    return { ms: t.ms, reps: t.reps, output };
+    return { ms: t.ms, reps: t.reps, samples: t.samples, output };
   } catch (e) {
     return { error: firstLine(e) };
   } finally {
@@ -122,7 +124,7 @@ async function timeTfjs(c: BenchCase, session: TfjsSession): Promise<Side> {
     const t = await measure(tfjsWorkload(session, prepared.run), timing);
     const late = session.takeErrors();
     if (late.length) return { error: `WebGPU error while timing: ${late[0]}` };
-    return { ms: t.ms, reps: t.reps, output };
+    return { ms: t.ms, reps: t.reps, samples: t.samples, output };
   } catch (e) {
     return { error: firstLine(e) };
   } finally {
@@ -196,6 +198,8 @@ async function main(): Promise<void> {
         oursError: ours.error,
         tfjsError: theirs?.error,
         reps: ours.reps,
+        oursSamples: ours.samples,
+        tfjsSamples: theirs?.samples,
         relDiff: ours.output && theirs?.output ? relDiff(ours.output, theirs.output) : undefined,
       };
       if (ours.ms !== undefined && c.flops) row.gflops = c.flops / ours.ms / 1e6;
@@ -230,6 +234,9 @@ async function main(): Promise<void> {
         peak_fraction: r.peakFraction ?? null,
         rel_diff: r.relDiff ?? null,
         reps: r.reps ?? null,
+        // The spread of one run: on a shared machine a case's samples can differ by tens of percent.
+        ours_samples_ms: r.oursSamples ?? null,
+        tfjs_samples_ms: r.tfjsSamples ?? null,
         ours_error: r.oursError ?? null,
         tfjs_error: r.tfjsError ?? null,
       })),

@@ -11,6 +11,9 @@ export interface Row {
   tfjsError?: string;
   /** Repetitions per timed sample of our op. */
   reps?: number;
+  /** Each side's counted samples, ms per repetition. */
+  oursSamples?: number[];
+  tfjsSamples?: number[];
   /** Our achieved GFLOP/s (compute-bound ops). */
   gflops?: number;
   /** Our achieved GB/s of minimal memory traffic (memory-bound ops). */
