@@ -14,7 +14,7 @@ import { laneGroupsFlag } from './lane-groups.ts';
 import { oursWorkload } from './ours.ts';
 import { formatTable, type Row } from './report.ts';
 import { startTfjs, tfjsWorkload, type TfjsSession } from './tfjs.ts';
-import { QUIET_FRACTION, measure, type TimingOptions } from './timing.ts';
+import { QUIET_FRACTION, measure, type Timing, type TimingOptions } from './timing.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -70,11 +70,8 @@ function variantsOf(op: string): (string | undefined)[] {
   return args.variant === 'all' ? [...known] : [args.variant];
 }
 
-interface Side {
-  ms?: number;
-  reps?: number;
-  /** Every counted sample's time per repetition, ms (their median is `ms`). */
-  samples?: number[];
+/** One side of a case: its timing (`measure`'s median, repetitions and samples), or why it failed. */
+interface Side extends Partial<Timing> {
   output?: Float32Array;
   error?: string;
 }
@@ -90,7 +87,7 @@ async function timeOurs(c: BenchCase, dev: Device, variant: string | undefined):
     prepared = c.ours(dev, { variant, dtype });
     const output = await prepared.output();
     const t = await measure(oursWorkload(dev, prepared.run), timing);
-    return { ms: t.ms, reps: t.reps, samples: t.samples, output };
+    return { ...t, output };
   } catch (e) {
     return { error: firstLine(e) };
   } finally {
@@ -124,7 +121,7 @@ async function timeTfjs(c: BenchCase, session: TfjsSession): Promise<Side> {
     const t = await measure(tfjsWorkload(session, prepared.run), timing);
     const late = session.takeErrors();
     if (late.length) return { error: `WebGPU error while timing: ${late[0]}` };
-    return { ms: t.ms, reps: t.reps, samples: t.samples, output };
+    return { ...t, output };
   } catch (e) {
     return { error: firstLine(e) };
   } finally {
