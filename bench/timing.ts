@@ -8,7 +8,7 @@
 // the promise we sleep for QUIET_FRACTION of the time the previous sample took, and only the
 // last stretch is spent awaiting it.
 
-import { OVERSLEEP_BACKOFF, quietSample, QUIET_FRACTION } from '@unicontrol/core';
+import { OVERSLEEP_BACKOFF, quietSample, QUIET_FRACTION, SPIN_DISCOUNT } from '@unicontrol/core';
 
 export { QUIET_FRACTION };
 
@@ -49,34 +49,56 @@ export interface Timing {
 }
 
 /**
+ * Time per repetition from one uncounted sample of `reps` repetitions expected to take
+ * `expectedMs`. If the sleep outlasted the work (the expectation came from an outlier, e.g. a GC
+ * or the machine's other load during an earlier sample), the sample measured the sleep: it is
+ * retaken awaiting from the start, which bounds the work from above, and that is discounted for
+ * the binding's spinning (an underestimate only makes the next sample spin longer).
+ */
+async function perRepetition(work: Workload, reps: number, expectedMs: number): Promise<number> {
+  const s = await sample(work, reps, expectedMs);
+  if (!s.overslept) return s.ms / reps;
+  return ((await sample(work, reps, 0)).ms * SPIN_DISCOUNT) / reps;
+}
+
+/**
  * Picks the repetitions per sample so that one sample takes about `targetMs`, then takes `runs`
  * samples and returns their median. The caller has run the work once already (compiling its
  * pipelines and touching its buffers); the calibration samples double as further warm-up.
  */
 export async function measure(work: Workload, opts: TimingOptions): Promise<Timing> {
-  let reps = 1;
+  const batchFor = (perRep: number) => Math.max(1, Math.min(opts.maxReps, Math.round(opts.targetMs / perRep)));
   let perRep = (await sample(work, 1, 0)).ms;
+  let reps = 1;
   if (perRep * 20 < opts.targetMs) {
     // Too short to trust one repetition: calibrate on a batch.
     reps = Math.min(opts.maxReps, Math.max(2, Math.floor(opts.targetMs / 10 / perRep)));
-    perRep = (await sample(work, reps, perRep * reps)).ms / reps;
+    perRep = await perRepetition(work, reps, perRep * reps);
   }
-  const wanted = Math.max(1, Math.min(opts.maxReps, Math.round(opts.targetMs / perRep)));
-  if (wanted !== reps) perRep = (await sample(work, wanted, perRep * wanted)).ms / wanted; // warm-up at the final batch size
+  // Warm up at the batch size the estimate asks for, and again while the warm-up moves the
+  // estimate by more than 2x: a first estimate inflated by an outlier would otherwise fix a batch
+  // of a few repetitions whose samples all oversleep (seen: 2 samples of 8 repetitions for a
+  // 0.8 ms op, where about 370 were wanted).
+  for (let settle = 0; settle < 3; settle++) {
+    const next = batchFor(perRep);
+    if (settle > 0 && next <= 2 * reps && reps <= 2 * next) break;
+    reps = next;
+    perRep = await perRepetition(work, reps, perRep * reps);
+  }
   const samples: number[] = [];
   // A sample that overslept measured the sleep, not the work: retake it expecting less (a bounded
   // number of times, so a workload that finishes within the 1 ms granularity still ends).
   for (let tries = 0; samples.length < opts.runs && tries < 4 * opts.runs; tries++) {
-    const s = await sample(work, wanted, perRep * wanted);
+    const s = await sample(work, reps, perRep * reps);
     if (s.overslept) {
       perRep *= OVERSLEEP_BACKOFF;
       continue;
     }
-    perRep = s.ms / wanted;
+    perRep = s.ms / reps;
     samples.push(perRep);
   }
   if (samples.length === 0) samples.push(perRep);
-  return { ms: median(samples), reps: wanted, samples };
+  return { ms: median(samples), reps, samples };
 }
 
 export function median(xs: readonly number[]): number {

@@ -10,7 +10,7 @@ export { Tensor, tensor, zeros, empty, upload, type TensorOptions } from './tens
 export * from './ops/elementwise.ts';
 export { VARIANTS, defineVariants, pickVariant } from './variants.ts';
 export { Tuning, type Tunable, type TuningResult } from './tuning.ts';
-export { quietSample, OVERSLEEP_BACKOFF, QUIET_FRACTION, type QuietSample, type WaitCalibration } from './quiet.ts';
+export { quietSample, OVERSLEEP_BACKOFF, QUIET_FRACTION, SPIN_DISCOUNT, type QuietSample, type WaitCalibration } from './quiet.ts';
 export * from './safetensors/index.ts';
 export * from './ops/norm.ts';
 export * from './ops/reduce.ts';

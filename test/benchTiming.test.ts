@@ -1,0 +1,38 @@
+// bench/timing.ts's measure(): the batch size it settles on and the median it reports, on a
+// stand-in for the GPU (timers), including a first sample inflated by an outlier.
+
+import { describe, expect, it } from 'vitest';
+import { measure, type Workload } from '../bench/timing.ts';
+
+/**
+ * A workload whose "GPU" is busy `msPerRep` per recorded repetition after the previous work;
+ * the first `slowFirst` ms are added to the first recording (a GC or the machine's other load).
+ */
+function simulated(msPerRep: number, slowFirst = 0): Workload {
+  let busyUntil = 0;
+  let recorded = 0;
+  return {
+    record(reps) {
+      busyUntil = Math.max(performance.now(), busyUntil) + reps * msPerRep + (recorded++ === 0 ? slowFirst : 0);
+    },
+    // An idle GPU answers at once (a timer would take its 1 ms granularity, which looks busy).
+    wait: () => (busyUntil <= performance.now() ? Promise.resolve() : new Promise<void>((resolve) => setTimeout(resolve, busyUntil - performance.now()))),
+  };
+}
+
+describe('measure', () => {
+  it('batches repetitions to the target duration and reports the time per repetition', async () => {
+    const t = await measure(simulated(0.5), { runs: 5, targetMs: 40, maxReps: 1000 });
+    expect(t.samples).toHaveLength(5);
+    expect(t.reps).toBeGreaterThanOrEqual(40);
+    expect(t.reps).toBeLessThanOrEqual(160);
+    expect(Math.abs(t.ms - 0.5)).toBeLessThan(0.1);
+  });
+
+  it('recovers from a first sample 80x too slow instead of sampling a few oversleeping repetitions', async () => {
+    const t = await measure(simulated(0.5, 40), { runs: 5, targetMs: 40, maxReps: 1000 });
+    expect(t.samples).toHaveLength(5);
+    expect(t.reps).toBeGreaterThanOrEqual(40);
+    expect(Math.abs(t.ms - 0.5)).toBeLessThan(0.1);
+  });
+});
