@@ -1,9 +1,9 @@
 // The adapter's arithmetic ceiling, measured with shaders/fma_probe.wgsl: long independent fma
 // chains in registers over many workgroups, timed exactly like our ops.
 
-import { Params, empty, grid, type Device } from '@unicontrol/core';
+import { Params, empty, grid, type Device, type Tensor } from '@unicontrol/core';
 import { oursWorkload } from './ours.ts';
-import { measure, sample, type TimingOptions } from './timing.ts';
+import { measure, sample, type TimingOptions, type Workload } from './timing.ts';
 
 /** One probe configuration: workgroup size and independent vec4 fma chains per invocation. */
 export interface ProbeConfig {
@@ -28,23 +28,34 @@ export interface ProbeResult extends ProbeConfig {
   samples_gflops: number[];
 }
 
+/** The probe in configuration `cfg` as a timed workload writing into `out`, and the FLOPs of one run. */
+export function probeWorkload(device: Device, cfg: ProbeConfig, out: Tensor): { work: Workload; flops: number } {
+  const flops = INVOCATIONS * ITERATIONS * cfg.chains * 4 * 2;
+  const work = oursWorkload(device, () =>
+    device.run({
+      shader: 'fma_probe',
+      consts: { WORKGROUP: cfg.workgroup, CHAINS: cfg.chains },
+      inputs: [],
+      outputs: [out],
+      params: new Params().u32(ITERATIONS, INVOCATIONS).f32(0.999, 1e-3).bytes(),
+      workgroups: grid(Math.ceil(INVOCATIONS / cfg.workgroup)),
+      cost: flops,
+    }),
+  );
+  return { work, flops };
+}
+
+/** The buffer the probe writes (one value per invocation); the caller disposes it. */
+export function probeOutput(device: Device): Tensor {
+  return empty(device, [INVOCATIONS], 'f32');
+}
+
 /** Measures every probe configuration; returns them all, best first. */
 export async function fmaPeak(device: Device, timing: TimingOptions): Promise<ProbeResult[]> {
-  const out = empty(device, [INVOCATIONS], 'f32');
+  const out = probeOutput(device);
   const results: ProbeResult[] = [];
   for (const cfg of PROBE_CONFIGS) {
-    const flops = INVOCATIONS * ITERATIONS * cfg.chains * 4 * 2;
-    const work = oursWorkload(device, () =>
-      device.run({
-        shader: 'fma_probe',
-        consts: { WORKGROUP: cfg.workgroup, CHAINS: cfg.chains },
-        inputs: [],
-        outputs: [out],
-        params: new Params().u32(ITERATIONS, INVOCATIONS).f32(0.999, 1e-3).bytes(),
-        workgroups: grid(Math.ceil(INVOCATIONS / cfg.workgroup)),
-        cost: flops,
-      }),
-    );
+    const { work, flops } = probeWorkload(device, cfg, out);
     await sample(work, 1, 0); // compiles the pipeline
     const t = await measure(work, timing);
     results.push({ ...cfg, gflops: flops / t.ms / 1e6, samples_gflops: t.samples.map((ms) => flops / ms / 1e6) });

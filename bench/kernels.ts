@@ -9,12 +9,12 @@ import { parseArgs } from 'node:util';
 import { create, globals } from 'webgpu';
 import { BYTES, VARIANTS, createDevice, type Device } from '@unicontrol/core';
 import { allCases, type BenchCase, type Prepared } from './cases.ts';
-import { fmaPeak, type ProbeResult } from './fma-probe.ts';
+import { fmaPeak, probeOutput, probeWorkload, type ProbeResult } from './fma-probe.ts';
 import { laneGroupsFlag } from './lane-groups.ts';
 import { oursWorkload } from './ours.ts';
 import { formatTable, type Row } from './report.ts';
 import { startTfjs, tfjsWorkload, type TfjsSession } from './tfjs.ts';
-import { QUIET_FRACTION, measure, type Timing, type TimingOptions } from './timing.ts';
+import { QUIET_FRACTION, measure, measurePaired, median, type Timing, type TimingOptions, type Workload } from './timing.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -37,7 +37,7 @@ if (args.help) {
   --variant V|all    kernel variant for ops that have variants; 'all' times each side by side
   --dtype f32|f16    storage dtype of our tensors (tfjs is always float32; default f32)
   --no-tfjs          skip TensorFlow.js
-  --no-probe         skip the FMA peak probe
+  --no-probe         skip the FMA peak probe (and the probe samples taken beside each compute-bound case)
   --runs N           timed samples per case after warm-up (median reported; default 5)
   --target-ms MS     wanted duration of one sample, sets repetitions per sample (default 300)
   --lane-groups N    tiles of 8 invocations per matmul/conv2d workgroup: 1, 2 or 4 (default: the adapter's)
@@ -74,20 +74,33 @@ function variantsOf(op: string): (string | undefined)[] {
 interface Side extends Partial<Timing> {
   output?: Float32Array;
   error?: string;
+  /** The FMA probe's GFLOP/s in the sample beside each of ours (see `Probe`). */
+  probeGflops?: number[];
+}
+
+/** The FMA probe's best configuration as a workload, timed beside each sample of a compute-bound case. */
+interface Probe {
+  work: Workload;
+  flops: number;
 }
 
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
-/** Runs our side: one checked run (warm-up and cross-check output), then the timed samples. */
-async function timeOurs(c: BenchCase, dev: Device, variant: string | undefined): Promise<Side> {
+/**
+ * Runs our side: one checked run (warm-up and cross-check output), then the timed samples; for a
+ * compute-bound case with a probe, each sample alternates with one of the probe.
+ */
+async function timeOurs(c: BenchCase, dev: Device, variant: string | undefined, probe: Probe | undefined): Promise<Side> {
   let prepared: Prepared | undefined;
   try {
     prepared = c.ours(dev, { variant, dtype });
     const output = await prepared.output();
-    const t = await measure(oursWorkload(dev, prepared.run), timing);
-    return { ...t, output };
+    const work = oursWorkload(dev, prepared.run);
+    if (!probe || !c.flops) return { ...(await measure(work, timing)), output };
+    const t = await measurePaired(work, probe.work, timing);
+    return { ...t.work, output, probeGflops: t.other.samples.map((ms) => probe.flops / ms / 1e6) };
   } catch (e) {
     return { error: firstLine(e) };
   } finally {
@@ -173,11 +186,14 @@ async function main(): Promise<void> {
   console.log(`adapter: ${device.adapter.name}; ours in ${dtype}, ${device.laneGroups} tile(s) of 8 lanes per workgroup; median of ${timing.runs} samples of ~${timing.targetMs} ms`);
 
   let probe: ProbeResult[] = [];
-  if (!args['no-probe']) {
+  let beside: Probe | undefined;
+  const probeOut = args['no-probe'] ? undefined : probeOutput(device);
+  if (probeOut) {
     probe = await fmaPeak(device, timing);
     const best = probe[0];
     console.log(`FMA peak: ${best.gflops.toFixed(1)} GFLOP/s (workgroup ${best.workgroup}, ${best.chains} vec4 chains; ` +
       `others: ${probe.slice(1).map((p) => `${p.workgroup}/${p.chains}: ${p.gflops.toFixed(1)}`).join(', ')})`);
+    beside = probeWorkload(device, best, probeOut);
   }
   const peak = probe[0]?.gflops;
 
@@ -185,7 +201,7 @@ async function main(): Promise<void> {
   for (const c of cases) {
     const theirs = tfjs ? await timeTfjs(c, tfjs) : undefined;
     for (const variant of variantsOf(c.op)) {
-      const ours = await timeOurs(c, device, variant);
+      const ours = await timeOurs(c, device, variant, beside);
       const row: Row = {
         op: c.op,
         variant,
@@ -202,6 +218,11 @@ async function main(): Promise<void> {
       if (ours.ms !== undefined && c.flops) row.gflops = c.flops / ours.ms / 1e6;
       if (ours.ms !== undefined && c.moved) row.gbps = (c.moved * BYTES[dtype]) / ours.ms / 1e6;
       if (row.gflops !== undefined && peak) row.peakFraction = row.gflops / peak;
+      if (ours.samples && ours.probeGflops && c.flops) {
+        const flops = c.flops;
+        row.pairedPeakFraction = median(ours.samples.map((ms, i) => flops / ms / 1e6 / ours.probeGflops![i]));
+        row.probeGflops = ours.probeGflops;
+      }
       rows.push(row);
       console.log(progressLine(row));
     }
@@ -229,6 +250,9 @@ async function main(): Promise<void> {
         gflops: r.gflops ?? null,
         gbps: r.gbps ?? null,
         peak_fraction: r.peakFraction ?? null,
+        // Against the probe sample taken beside each of ours: the median of the per-pair ratios.
+        peak_fraction_paired: r.pairedPeakFraction ?? null,
+        probe_samples_gflops: r.probeGflops ?? null,
         rel_diff: r.relDiff ?? null,
         reps: r.reps ?? null,
         // The spread of one run: on a shared machine a case's samples can differ by tens of percent.
@@ -242,6 +266,7 @@ async function main(): Promise<void> {
     console.log(`wrote ${args.json}`);
   }
 
+  probeOut?.dispose();
   device.destroy();
 }
 

@@ -20,6 +20,10 @@ export interface Row {
   gbps?: number;
   /** `gflops` over the adapter's FMA peak. */
   peakFraction?: number;
+  /** Median over our samples of our GFLOP/s over the FMA probe's in the sample beside it. */
+  pairedPeakFraction?: number;
+  /** The probe's GFLOP/s in those samples. */
+  probeGflops?: number[];
   /** max |ours − tfjs| / max |tfjs| on the same inputs. */
   relDiff?: number;
 }
@@ -37,7 +41,7 @@ function ms(v: number | undefined, error: string | undefined): string {
 export function formatTable(rows: readonly Row[], withTfjs: boolean): string {
   const header = ['op', 'shape', 'ours ms'];
   if (withTfjs) header.push('tfjs ms', 'tfjs/ours');
-  header.push('GFLOP/s', 'GB/s', '% FMA peak');
+  header.push('GFLOP/s', 'GB/s', '% FMA peak', 'paired');
   if (withTfjs) header.push('rel diff');
   const body = rows.map((r) => {
     const cells = [r.variant ? `${r.op} [${r.variant}]` : r.op, r.shape, ms(r.oursMs, r.oursError)];
@@ -45,7 +49,8 @@ export function formatTable(rows: readonly Row[], withTfjs: boolean): string {
       const ratio = r.oursMs !== undefined && r.tfjsMs !== undefined ? `${(r.tfjsMs / r.oursMs).toFixed(2)}x` : '';
       cells.push(ms(r.tfjsMs, r.tfjsError), ratio);
     }
-    cells.push(num(r.gflops, 2), num(r.gbps, 2), r.peakFraction === undefined ? '' : `${(100 * r.peakFraction).toFixed(1)}%`);
+    const percent = (f: number | undefined) => (f === undefined ? '' : `${(100 * f).toFixed(1)}%`);
+    cells.push(num(r.gflops, 2), num(r.gbps, 2), percent(r.peakFraction), percent(r.pairedPeakFraction));
     if (withTfjs) cells.push(r.relDiff === undefined ? '' : r.relDiff.toExponential(1));
     return cells;
   });

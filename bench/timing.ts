@@ -61,12 +61,19 @@ async function perRepetition(work: Workload, reps: number, expectedMs: number): 
   return ((await sample(work, reps, 0)).ms * SPIN_DISCOUNT) / reps;
 }
 
+/** A workload's batch size and its running estimate of the time per repetition. */
+interface Batch {
+  work: Workload;
+  reps: number;
+  perRep: number;
+}
+
 /**
- * Picks the repetitions per sample so that one sample takes about `targetMs`, then takes `runs`
- * samples and returns their median. The caller has run the work once already (compiling its
- * pipelines and touching its buffers); the calibration samples double as further warm-up.
+ * Picks the repetitions per sample so that one sample takes about `targetMs`. The caller has run
+ * the work once already (compiling its pipelines and touching its buffers); the calibration
+ * samples double as further warm-up.
  */
-export async function measure(work: Workload, opts: TimingOptions): Promise<Timing> {
+async function calibrate(work: Workload, opts: TimingOptions): Promise<Batch> {
   const batchFor = (perRep: number) => Math.max(1, Math.min(opts.maxReps, Math.round(opts.targetMs / perRep)));
   let perRep = (await sample(work, 1, 0)).ms;
   let reps = 1;
@@ -85,20 +92,54 @@ export async function measure(work: Workload, opts: TimingOptions): Promise<Timi
     reps = next;
     perRep = await perRepetition(work, reps, perRep * reps);
   }
-  const samples: number[] = [];
-  // A sample that overslept measured the sleep, not the work: retake it expecting less (a bounded
-  // number of times, so a workload that finishes within the 1 ms granularity still ends).
-  for (let tries = 0; samples.length < opts.runs && tries < 4 * opts.runs; tries++) {
-    const s = await sample(work, reps, perRep * reps);
-    if (s.overslept) {
-      perRep *= OVERSLEEP_BACKOFF;
-      continue;
-    }
-    perRep = s.ms / reps;
-    samples.push(perRep);
+  return { work, reps, perRep };
+}
+
+/**
+ * One counted sample's time per repetition, or undefined if 4 tries all overslept. A sample that
+ * overslept measured the sleep, not the work: it is retaken expecting less (a bounded number of
+ * times, so a workload that finishes within the 1 ms granularity still ends).
+ */
+async function counted(b: Batch): Promise<number | undefined> {
+  for (let tries = 0; tries < 4; tries++) {
+    const s = await sample(b.work, b.reps, b.perRep * b.reps);
+    if (!s.overslept) return (b.perRep = s.ms / b.reps);
+    b.perRep *= OVERSLEEP_BACKOFF;
   }
-  if (samples.length === 0) samples.push(perRep);
-  return { ms: median(samples), reps, samples };
+  return undefined;
+}
+
+/** Picks the batch size (see `calibrate`), then takes `runs` samples and returns their median. */
+export async function measure(work: Workload, opts: TimingOptions): Promise<Timing> {
+  const b = await calibrate(work, opts);
+  const samples: number[] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    const ms = await counted(b);
+    if (ms !== undefined) samples.push(ms);
+  }
+  if (samples.length === 0) samples.push(b.perRep);
+  return { ms: median(samples), reps: b.reps, samples };
+}
+
+/**
+ * `measure` for two workloads whose samples alternate, `work`'s then `other`'s: each pair ran
+ * within about twice the target time, so a ratio of the two sees the same state of a shared
+ * machine (the FMA probe beside an op). Pairs where either side overslept 4 times are dropped.
+ */
+export async function measurePaired(work: Workload, other: Workload, opts: TimingOptions): Promise<{ work: Timing; other: Timing }> {
+  const [a, b] = [await calibrate(work, opts), await calibrate(other, opts)];
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    const x = await counted(a);
+    const y = await counted(b);
+    if (x !== undefined && y !== undefined) pairs.push([x, y]);
+  }
+  if (pairs.length === 0) pairs.push([a.perRep, b.perRep]);
+  const side = (k: 0 | 1, batch: Batch): Timing => {
+    const samples = pairs.map((p) => p[k]);
+    return { ms: median(samples), reps: batch.reps, samples };
+  };
+  return { work: side(0, a), other: side(1, b) };
 }
 
 export function median(xs: readonly number[]): number {

@@ -1,8 +1,8 @@
-// bench/timing.ts's measure(): the batch size it settles on and the median it reports, on a
-// stand-in for the GPU (timers), including a first sample inflated by an outlier.
+// bench/timing.ts's measure() and measurePaired(): the batch size they settle on and the medians
+// they report, on a stand-in for the GPU (timers), including a first sample inflated by an outlier.
 
 import { describe, expect, it } from 'vitest';
-import { measure, type Workload } from '../bench/timing.ts';
+import { measure, measurePaired, type Workload } from '../bench/timing.ts';
 
 /**
  * A workload whose "GPU" is busy `msPerRep` per recorded repetition after the previous work;
@@ -34,5 +34,14 @@ describe('measure', () => {
     expect(t.samples).toHaveLength(5);
     expect(t.reps).toBeGreaterThanOrEqual(40);
     expect(Math.abs(t.ms - 0.5)).toBeLessThan(0.1);
+  });
+
+  it('alternates two workloads sample by sample and reports the time per repetition of each', async () => {
+    const t = await measurePaired(simulated(0.5), simulated(2), { runs: 5, targetMs: 40, maxReps: 1000 });
+    expect(t.work.samples).toHaveLength(5);
+    expect(t.other.samples).toHaveLength(5);
+    expect(Math.abs(t.work.ms - 0.5)).toBeLessThan(0.1);
+    expect(Math.abs(t.other.ms - 2)).toBeLessThan(0.4);
+    expect(t.other.reps).toBeLessThan(t.work.reps);
   });
 });
