@@ -109,16 +109,34 @@ async function counted(b: Batch): Promise<number | undefined> {
   return undefined;
 }
 
+/**
+ * Calibrates each workload (see `calibrate`), then takes `runs` rounds of one sample of each, in
+ * order; a round counts only if every sample in it did. Each workload's timing is the median of
+ * its samples in the counted rounds.
+ */
+async function measureRounds(works: readonly Workload[], opts: TimingOptions): Promise<Timing[]> {
+  const batches: Batch[] = [];
+  for (const work of works) batches.push(await calibrate(work, opts));
+  const rounds: number[][] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    const round: number[] = [];
+    for (const b of batches) {
+      const ms = await counted(b);
+      if (ms !== undefined) round.push(ms);
+    }
+    if (round.length === batches.length) rounds.push(round);
+  }
+  if (rounds.length === 0) rounds.push(batches.map((b) => b.perRep));
+  return batches.map((b, k) => {
+    const samples = rounds.map((r) => r[k]);
+    return { ms: median(samples), reps: b.reps, samples };
+  });
+}
+
 /** Picks the batch size (see `calibrate`), then takes `runs` samples and returns their median. */
 export async function measure(work: Workload, opts: TimingOptions): Promise<Timing> {
-  const b = await calibrate(work, opts);
-  const samples: number[] = [];
-  for (let i = 0; i < opts.runs; i++) {
-    const ms = await counted(b);
-    if (ms !== undefined) samples.push(ms);
-  }
-  if (samples.length === 0) samples.push(b.perRep);
-  return { ms: median(samples), reps: b.reps, samples };
+  const [t] = await measureRounds([work], opts);
+  return t;
 }
 
 /**
@@ -127,19 +145,8 @@ export async function measure(work: Workload, opts: TimingOptions): Promise<Timi
  * machine (the FMA probe beside an op). Pairs where either side overslept 4 times are dropped.
  */
 export async function measurePaired(work: Workload, other: Workload, opts: TimingOptions): Promise<{ work: Timing; other: Timing }> {
-  const [a, b] = [await calibrate(work, opts), await calibrate(other, opts)];
-  const pairs: [number, number][] = [];
-  for (let i = 0; i < opts.runs; i++) {
-    const x = await counted(a);
-    const y = await counted(b);
-    if (x !== undefined && y !== undefined) pairs.push([x, y]);
-  }
-  if (pairs.length === 0) pairs.push([a.perRep, b.perRep]);
-  const side = (k: 0 | 1, batch: Batch): Timing => {
-    const samples = pairs.map((p) => p[k]);
-    return { ms: median(samples), reps: batch.reps, samples };
-  };
-  return { work: side(0, a), other: side(1, b) };
+  const [w, o] = await measureRounds([work, other], opts);
+  return { work: w, other: o };
 }
 
 export function median(xs: readonly number[]): number {
