@@ -46,7 +46,8 @@ const D4 = D / 4u;
 const NO_SCORE: f32 = -3.0e38;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) local_id: vec3u) {
+  let lid = local_id.x; // local_invocation_index: 3 divisions per invocation on lavapipe, not 1
   let g = wid.x + wid.y * nwg.x;
   let group = g / p.tiles;
   if (group >= p.groups) { return; }

@@ -58,7 +58,8 @@ fn element(i: u32) {
 
 // Each invocation handles ELEMS indices WG apart (neighbouring lanes, neighbouring elements).
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) local_id: vec3u) {
+  let lid = local_id.x; // local_invocation_index: 3 divisions per invocation on lavapipe, not 1
   let base = (wid.x + wid.y * nwg.x) * WG * ELEMS + lid;
   for (var k = 0u; k < ELEMS; k++) {
     let i = base + k * WG;

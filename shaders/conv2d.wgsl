@@ -151,12 +151,14 @@ fn store(o: u32, p0: u32, base: vec4u, acc: vec4f) {
 // Group g of a workgroup is invocations 8g .. 8g + 7, 8 consecutive lanes of one subgroup (see
 // matmul.wgsl).
 @compute @workgroup_size(8 * GROUPS)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) sid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) local_id: vec3u, @builtin(subgroup_invocation_id) sid: u32) {
   let lane = sid % 8u;
   groupBase = sid - lane;
+  // One group per workgroup (lavapipe) never reads local_id, which costs lavapipe a division per lane.
+  let group = select(local_id.x / 8u, 0u, GROUPS == 1u);
   let o0 = wid.y * CHANNELS;
   // Pixel tiles run along x, then z (when there are more than 65535 workgroups).
-  let p0 = ((wid.z * nwg.x + wid.x) * GROUPS + li / 8u) * PIXELS + lane * 4u;
+  let p0 = ((wid.z * nwg.x + wid.x) * GROUPS + group) * PIXELS + lane * 4u;
   let npx = p.OH * p.OW;
   let last = p.batch * npx - 1u;
   let q = vec4u(min(p0, last), min(p0 + 1u, last), min(p0 + 2u, last), min(p0 + 3u, last));

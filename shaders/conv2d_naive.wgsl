@@ -18,7 +18,8 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> y: array<X>;
 
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) local_id: vec3u) {
+  let lid = local_id.x; // local_invocation_index: 3 divisions per invocation on lavapipe, not 1
   let batch = wid.z;
   let npx = p.OH * p.OW;
   let i = (wid.x + wid.y * nwg.x) * 64u + lid; // output channel * npx + pixel

@@ -22,7 +22,8 @@ fn bt(c: vec4f) -> vec4f {
 }
 
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) local_id: vec3u) {
+  let lid = local_id.x; // local_invocation_index: 3 divisions per invocation on lavapipe, not 1
   let i = (wid.x + wid.y * nwg.x) * 64u + lid; // t * IC + ic
   if (i >= p.tiles * p.IC) { return; }
   let t = i / p.IC; // within the chunk

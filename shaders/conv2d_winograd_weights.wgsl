@@ -31,7 +31,8 @@ fn transform(r0: vec3f, r1: vec3f, r2: vec3f) -> array<vec4f, 4> {
 const WIDTH = select(1u, 4u, QUADS);
 
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) local_id: vec3u) {
+  let lid = local_id.x; // local_invocation_index: 3 divisions per invocation on lavapipe, not 1
   let i = (wid.x + wid.y * nwg.x) * 64u + lid; // (oc * IC + ic) / WIDTH
   let plane = p.IC * p.OC;
   if (i >= plane / WIDTH) { return; }

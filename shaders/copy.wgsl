@@ -25,7 +25,8 @@ fn at(v: array<vec4u, 2>, d: u32) -> u32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) local_id: vec3u) {
+  let lid = local_id.x; // local_invocation_index: 3 divisions per invocation on lavapipe, not 1
   let j = (wid.x + wid.y * nwg.x) * WG + lid;
   if (j >= p.runs) { return; }
   let last = RANK - 1u;

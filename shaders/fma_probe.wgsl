@@ -10,7 +10,8 @@ struct Params { iterations: u32, invocations: u32, a: f32, b: f32 }
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WORKGROUP)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) local_id: vec3u) {
+  let lid = local_id.x; // local_invocation_index: 3 divisions per invocation on lavapipe, not 1
   let i = (wid.x + wid.y * nwg.x) * WORKGROUP + lid;
   if (i >= p.invocations) { return; }
   let a = vec4f(p.a);

@@ -12,7 +12,8 @@ struct Params { n: u32, dim: u32, rows: u32, nan_bits: u32, first: u32, total: u
 @group(0) @binding(3) var<storage, read_write> out: array<T>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) local_id: vec3u) {
+  let lid = local_id.x; // local_invocation_index: 3 divisions per invocation on lavapipe, not 1
   let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= p.n) { return; }
   let id = ids[i / p.dim];

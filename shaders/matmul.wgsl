@@ -124,15 +124,17 @@ fn store(row: u32, n0: u32, cBatch: u32, acc: vec4f) {
 // A workgroup is GROUPS groups of 8 invocations side by side along N, each its own tile: on GPUs
 // whose subgroups are 32 wide, a workgroup of 8 would leave 3/4 of every warp idle. Group g is
 // invocations 8g .. 8g + 7, assumed to be 8 consecutive lanes of one subgroup (subgroups are
-// consecutive runs of local_invocation_index on the targets we know: lavapipe's 8 and NVIDIA's 32).
+// consecutive runs of the local invocation index on the targets we know: lavapipe's 8 and NVIDIA's 32).
 @compute @workgroup_size(8 * GROUPS)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) sid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) local_id: vec3u, @builtin(subgroup_invocation_id) sid: u32) {
   let lane = sid % 8u;
   groupBase = sid - lane;
+  // One group per workgroup (lavapipe) never reads local_id, which costs lavapipe a division per lane.
+  let group = select(local_id.x / 8u, 0u, GROUPS == 1u);
   let batch = p.firstBatch + wid.z;
   let off = batchOffsets(batch);
   let m0 = p.firstRow + wid.y * ROWS;
-  let n0 = (wid.x * GROUPS + li / 8u) * COLS + lane * 4u;
+  let n0 = (wid.x * GROUPS + group) * COLS + lane * 4u;
   let last = p.N - 1u;
   // Columns past N are computed, not stored; B_V keeps the clamped vector 4-aligned (N % 4 == 0).
   let clamped = select(vec4u(min(n0, last), min(n0 + 1u, last), min(n0 + 2u, last), min(n0 + 3u, last)), vec4u(min(n0, p.N - 4u)), B_V);

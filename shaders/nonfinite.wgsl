@@ -21,7 +21,8 @@ fn nonFinite16(h: u32) -> bool {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) local_id: vec3u) {
+  let lid = local_id.x; // local_invocation_index: 3 divisions per invocation on lavapipe, not 1
   let group = wid.x + wid.y * nwg.x;
   let words = select(p.n, (p.n + 1u) / 2u, HALF);
   var found = false;

@@ -19,7 +19,8 @@ fn combine(a: f32, b: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) local_id: vec3u) {
+  let lid = local_id.x; // local_invocation_index: 3 divisions per invocation on lavapipe, not 1
   let group = wid.x + wid.y * nwg.x;
   let o = select(group * WG + lid, group, THREADS == WG);
   let share = select(0u, lid, THREADS == WG);

@@ -19,7 +19,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> y: array<Y>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) local_id: vec3u) {
+  let lid = local_id.x; // local_invocation_index: 3 divisions per invocation on lavapipe, not 1
   let row = (wid.x + wid.y * nwg.x) * WG + lid;
   if (row >= p.rows) { return; }
   let base = row * p.n;

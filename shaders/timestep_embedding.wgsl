@@ -17,7 +17,8 @@ const TWO_PI_C: f32 = -1.7484555314695172e-7;   // 2π − A − B
 const INV_TWO_PI: f32 = 0.15915494309189535;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) local_id: vec3u) {
+  let lid = local_id.x; // local_invocation_index: 3 divisions per invocation on lavapipe, not 1
   let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= p.n) { return; }
   let b = i / p.dim;
