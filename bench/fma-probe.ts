@@ -50,16 +50,19 @@ export function probeOutput(device: Device): Tensor {
   return empty(device, [INVOCATIONS], 'f32');
 }
 
-/** Measures every probe configuration; returns them all, best first. */
-export async function fmaPeak(device: Device, timing: TimingOptions): Promise<ProbeResult[]> {
-  const out = probeOutput(device);
+/**
+ * Measures every probe configuration; returns them all, best first. Writes into `out` when given
+ * (the caller's `probeOutput`, kept for probe samples taken later), else into its own buffer.
+ */
+export async function fmaPeak(device: Device, timing: TimingOptions, out?: Tensor): Promise<ProbeResult[]> {
+  const target = out ?? probeOutput(device);
   const results: ProbeResult[] = [];
   for (const cfg of PROBE_CONFIGS) {
-    const { work, flops } = probeWorkload(device, cfg, out);
+    const { work, flops } = probeWorkload(device, cfg, target);
     await sample(work, 1, 0); // compiles the pipeline
     const t = await measure(work, timing);
     results.push({ ...cfg, gflops: flops / t.ms / 1e6, samples_gflops: t.samples.map((ms) => flops / ms / 1e6) });
   }
-  out.dispose();
+  if (!out) target.dispose();
   return results.sort((a, b) => b.gflops - a.gflops);
 }

@@ -189,7 +189,7 @@ async function main(): Promise<void> {
   let beside: Probe | undefined;
   const probeOut = args['no-probe'] ? undefined : probeOutput(device);
   if (probeOut) {
-    probe = await fmaPeak(device, timing);
+    probe = await fmaPeak(device, timing, probeOut);
     const best = probe[0];
     console.log(`FMA peak: ${best.gflops.toFixed(1)} GFLOP/s (workgroup ${best.workgroup}, ${best.chains} vec4 chains; ` +
       `others: ${probe.slice(1).map((p) => `${p.workgroup}/${p.chains}: ${p.gflops.toFixed(1)}`).join(', ')})`);
