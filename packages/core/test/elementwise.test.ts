@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ops from '../src/index.ts';
+import { fmt, numel } from '../src/index.ts';
 import { binaryCpu, binaryRef, unaryCpu, unaryRef } from '../src/reference/elementwise.ts';
 import { expectClose, randomPair, rng, testDevice } from './helpers.ts';
 
@@ -138,6 +139,27 @@ describe('binary ops broadcast like NumPy and match the CPU reference', () => {
         }
       });
     }
+  }
+
+  // The broadcast path unravels indices with f32 arithmetic up to 2^23 output elements and with
+  // integer division above: a = its own index, so a wrong coordinate shows as a wrong value.
+  for (const [sa, sb, path] of [
+    [[3, 1000, 41], [41], 'f32 arithmetic, whose i · (1/41) is just below the quotient for some i'],
+    [[2, 4096, 1024], [4096, 1], 'f32 arithmetic, last index 2^23 - 1'],
+    [[7, 11, 108949], [7, 1, 1], 'integer division, 2^23 + 465 elements'],
+  ] as [number[], number[], string][]) {
+    it(`add ${fmt(sa)} + ${fmt(sb)} reads every element's own inputs (${path})`, async () => {
+      const device = await testDevice();
+      const host = {
+        a: { shape: sa, data: Float32Array.from({ length: numel(sa) }, (_, i) => i) },
+        b: { shape: sb, data: Float32Array.from({ length: numel(sb) }, (_, j) => -(j + 1)) },
+      };
+      const got = await ops.add(ops.tensor(device, host.a.data, host.a.shape), ops.tensor(device, host.b.data, host.b.shape)).read();
+      const want = binaryCpu('add', host.a, host.b).data;
+      let bad = -1;
+      for (let i = 0; i < want.length && bad < 0; i++) if (got[i] !== want[i]) bad = i;
+      expect(bad, bad < 0 ? '' : `element ${bad}: got ${got[bad]}, want ${want[bad]}`).toBe(-1);
+    });
   }
 
   it('rejects shapes that do not broadcast, naming the op and both shapes', async () => {
