@@ -42,14 +42,17 @@ fn combine(u: F, v: F) -> F {
 // division per lane, ~2 ns: 4 per element at rank 4, most of the broadcast path's time). While
 // every index is below 2^23 (F32_INDEX, ops/elementwise.ts), f32 arithmetic across the lanes gives
 // the quotient: x = n · (1/d), rounded twice, lies within n/d · 2^-23 < 1/d of n / d, so floor(x)
-// is the quotient or one less, and the remainder tells which.
-fn divmod(n: u32, d: u32) -> vec2u {
+// is the quotient or one less, and the remainder tells which. `inv` is f32(1 / d), rounded once.
+fn divmod(n: u32, d: u32, inv: f32) -> vec2u {
   if (!F32_INDEX) { return vec2u(n / d, n % d); }
   // floor(x) + 2^23 holds the integer floor(x) in its low mantissa bits (x < 2^23).
-  let q = bitcast<u32>(floor(f32(n) * (1.0 / f32(d))) + 8388608.0) - 0x4B000000u;
+  let q = bitcast<u32>(floor(f32(n) * inv) + 8388608.0) - 0x4B000000u;
   let r = n - q * d;
   return select(vec2u(q, r), vec2u(q + 1u, r - d), r >= d);
 }
+
+// 1 / shape[d] for divmod, computed once per invocation rather than once per element.
+var<private> inverse: array<f32, 8>;
 
 fn element(i: u32) {
   var ia = i;
@@ -59,7 +62,7 @@ fn element(i: u32) {
     ib = 0u;
     var rest = i;
     for (var d = i32(RANK) - 1; d >= 0; d--) {
-      let qr = divmod(rest, at(p.shape, u32(d)));
+      let qr = divmod(rest, at(p.shape, u32(d)), inverse[d]);
       rest = qr.x;
       ia += qr.y * at(p.stride_a, u32(d));
       ib += qr.y * at(p.stride_b, u32(d));
@@ -73,6 +76,9 @@ fn element(i: u32) {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) local_id: vec3u) {
   let lid = local_id.x; // local_invocation_index: 3 divisions per invocation on lavapipe, not 1
   let base = (wid.x + wid.y * nwg.x) * WG * ELEMS + lid;
+  if (BROADCAST && F32_INDEX) {
+    for (var d = 0u; d < RANK; d++) { inverse[d] = 1.0 / f32(at(p.shape, d)); }
+  }
   for (var k = 0u; k < ELEMS; k++) {
     let i = base + k * WG;
     if (i < p.n) {

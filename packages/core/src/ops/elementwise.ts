@@ -96,7 +96,7 @@ function launchUnary(op: UnaryOp, x: Tensor, y: Tensor, s: number, inner: number
 
 /**
  * Output sizes up to which the broadcast path unravels indices with f32 arithmetic
- * (shaders/binary.wgsl's `divmod`, exact below 2^23), not integer division: on lavapipe 1.74x
+ * (shaders/binary.wgsl's `divmod`, exact below 2^23), not integer division: on lavapipe 1.9x
  * faster for [2, 320, 32, 32] + [2, 320, 1, 1] (f32, paired).
  */
 const F32_INDEX_LIMIT = 2 ** 23;
