@@ -220,7 +220,9 @@ async function main(): Promise<void> {
       if (row.gflops !== undefined && peak) row.peakFraction = row.gflops / peak;
       if (ours.samples && ours.probeGflops && c.flops) {
         const flops = c.flops;
-        row.pairedPeakFraction = median(ours.samples.map((ms, i) => flops / ms / 1e6 / ours.probeGflops![i]));
+        const ratios = ours.samples.map((ms, i) => flops / ms / 1e6 / ours.probeGflops![i]);
+        row.pairedPeakFraction = median(ratios);
+        row.pairedRange = [Math.min(...ratios), Math.max(...ratios)];
         row.probeGflops = ours.probeGflops;
       }
       rows.push(row);
@@ -252,6 +254,7 @@ async function main(): Promise<void> {
         peak_fraction: r.peakFraction ?? null,
         // Against the probe sample taken beside each of ours: the median of the per-pair ratios.
         peak_fraction_paired: r.pairedPeakFraction ?? null,
+        peak_fraction_paired_range: r.pairedRange ?? null,
         probe_samples_gflops: r.probeGflops ?? null,
         rel_diff: r.relDiff ?? null,
         reps: r.reps ?? null,

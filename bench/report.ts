@@ -22,6 +22,8 @@ export interface Row {
   peakFraction?: number;
   /** Median over our samples of our GFLOP/s over the FMA probe's in the sample beside it. */
   pairedPeakFraction?: number;
+  /** The lowest and highest of those per-pair ratios: how far one run's samples disagree. */
+  pairedRange?: [number, number];
   /** The probe's GFLOP/s in those samples. */
   probeGflops?: number[];
   /** max |ours − tfjs| / max |tfjs| on the same inputs. */
@@ -41,7 +43,7 @@ function ms(v: number | undefined, error: string | undefined): string {
 export function formatTable(rows: readonly Row[], withTfjs: boolean): string {
   const header = ['op', 'shape', 'ours ms'];
   if (withTfjs) header.push('tfjs ms', 'tfjs/ours');
-  header.push('GFLOP/s', 'GB/s', '% FMA peak', 'paired');
+  header.push('GFLOP/s', 'GB/s', '% FMA peak', 'paired', 'paired range');
   if (withTfjs) header.push('rel diff');
   const body = rows.map((r) => {
     const cells = [r.variant ? `${r.op} [${r.variant}]` : r.op, r.shape, ms(r.oursMs, r.oursError)];
@@ -50,7 +52,8 @@ export function formatTable(rows: readonly Row[], withTfjs: boolean): string {
       cells.push(ms(r.tfjsMs, r.tfjsError), ratio);
     }
     const percent = (f: number | undefined) => (f === undefined ? '' : `${(100 * f).toFixed(1)}%`);
-    cells.push(num(r.gflops, 2), num(r.gbps, 2), percent(r.peakFraction), percent(r.pairedPeakFraction));
+    const range = r.pairedRange ? `${(100 * r.pairedRange[0]).toFixed(0)}–${(100 * r.pairedRange[1]).toFixed(0)}%` : '';
+    cells.push(num(r.gflops, 2), num(r.gbps, 2), percent(r.peakFraction), percent(r.pairedPeakFraction), range);
     if (withTfjs) cells.push(r.relDiff === undefined ? '' : r.relDiff.toExponential(1));
     return cells;
   });
