@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import * as ops from '../src/index.ts';
-import { fmt, numel } from '../src/index.ts';
 import { binaryCpu, binaryRef, unaryCpu, unaryRef } from '../src/reference/elementwise.ts';
 import { expectClose, randomPair, rng, testDevice } from './helpers.ts';
 
@@ -148,11 +147,11 @@ describe('binary ops broadcast like NumPy and match the CPU reference', () => {
     [[2, 4096, 1024], [4096, 1], 'f32 arithmetic, last index 2^23 - 1'],
     [[7, 11, 108949], [7, 1, 1], 'integer division, 2^23 + 465 elements'],
   ] as [number[], number[], string][]) {
-    it(`add ${fmt(sa)} + ${fmt(sb)} reads every element's own inputs (${path})`, async () => {
+    it(`add ${ops.fmt(sa)} + ${ops.fmt(sb)} reads every element's own inputs (${path})`, async () => {
       const device = await testDevice();
       const host = {
-        a: { shape: sa, data: Float32Array.from({ length: numel(sa) }, (_, i) => i) },
-        b: { shape: sb, data: Float32Array.from({ length: numel(sb) }, (_, j) => -(j + 1)) },
+        a: { shape: sa, data: Float32Array.from({ length: ops.numel(sa) }, (_, i) => i) },
+        b: { shape: sb, data: Float32Array.from({ length: ops.numel(sb) }, (_, j) => -(j + 1)) },
       };
       const got = await ops.add(ops.tensor(device, host.a.data, host.a.shape), ops.tensor(device, host.b.data, host.b.shape)).read();
       const want = binaryCpu('add', host.a, host.b).data;
