@@ -1,11 +1,12 @@
 // The whole UniControl model loaded from one checkpoint: what the sampler and pipeline call.
 
-import { cast, mulScalar, openSafetensors, sliceAxis, type ByteSource, type Device, type Tensor } from '@unicontrol/core';
+import { Tensor, cast, mulScalar, openSafetensors, sliceAxis, type ByteSource, type Device } from '@unicontrol/core';
 import { SafetensorsReader } from '@unicontrol/core';
 import { ClipTextEncoder } from './clip/textEncoder.ts';
 import { TASKS, type ControlNetVersion, type TaskName, type UniControlConfig } from './config.ts';
 import { ControlNet, type ControlCondition, type ControlInput } from './controlnet/controlNet.ts';
 import type { Probe } from './controlnet/probe.ts';
+import type { CrossAttention, KeysValues, TextContext } from './nn/attention.ts';
 import { UNet } from './unet/unet.ts';
 import { Autoencoder, type Posterior } from './vae/autoencoder.ts';
 import { loadCheckpoint, type LoadCheckpointOptions, type LoadedCheckpoint } from './weights/checkpoint.ts';
@@ -50,6 +51,18 @@ export interface PreparedControl {
   condition: ControlCondition;
   scales: number | readonly number[];
   /** Frees the prepared tensors. */
+  dispose(): void;
+}
+
+/**
+ * A text context with every cross-attention layer's keys and values of it computed once
+ * (`prepareContext`): they depend on the text alone, so the sampling steps need not recompute them
+ * (46 matrix products per guided step of the full-size model). Its tensors belong to the scope that
+ * made it, like an op's output.
+ */
+export interface PreparedContext extends TextContext {
+  readonly prepared: ReadonlyMap<CrossAttention, KeysValues>;
+  /** Frees the prepared tensors (the embeddings only when they are a copy cast to the model's dtype). */
   dispose(): void;
 }
 
@@ -141,12 +154,13 @@ export class UniControlModel {
    * `ControlLDM.apply_model`: ε for noisy latents `x` `[batch, 4, h, w]` at timesteps `t`
    * `[batch]` with text context `[batch, 77, hiddenSize]`; with `control`, the ControlNet's scaled
    * residuals steer the UNet (without it, the plain UNet runs, as with `c_concat = None`). A
-   * `PreparedControl` (made for x's batch) skips recomputing the condition's part.
+   * `PreparedControl` (made for x's batch) skips recomputing the condition's part, a
+   * `PreparedContext` the projections of the text.
    */
-  applyModel(x: Tensor, t: Tensor, context: Tensor, control?: Control | PreparedControl, options: { version?: ControlNetVersion; probe?: Probe } = {}): Tensor {
+  applyModel(x: Tensor, t: Tensor, context: Tensor | TextContext, control?: Control | PreparedControl, options: { version?: ControlNetVersion; probe?: Probe } = {}): Tensor {
     return this.device.scope(() => {
       this.checkLatent('applyModel', x);
-      const [xi, ti, ci] = [this.input(x), this.input(t), this.input(context)];
+      const [xi, ti, ci] = [this.input(x), this.input(t), this.text('applyModel', x, context)];
       if (!control) return this.unet.forward(xi, ti, ci);
       const residuals = this.controlResiduals(xi, ti, ci, control, options);
       return this.unet.forward(xi, ti, ci, residuals);
@@ -162,9 +176,30 @@ export class UniControlModel {
     return { condition, scales: control.scales ?? 1, dispose: () => [condition.hint, ...condition.zeroConvScales].forEach((t) => t.dispose()) };
   }
 
+  /**
+   * The keys and values of every cross-attention layer (UNet and ControlNet) for text context
+   * `[batch, 77, hiddenSize]`, computed once: pass the result to `applyModel` in place of the context
+   * at every step of a sampling run (same result, without recomputing them).
+   */
+  prepareContext(context: Tensor): PreparedContext {
+    const { embeddings, prepared } = this.device.scope(() => {
+      const embeddings = this.input(context);
+      const layers = [...this.unet.crossAttentions(), ...this.controlNet.crossAttentions()];
+      return { embeddings, prepared: new Map(layers.map((layer) => [layer, layer.keysValues(embeddings)])) };
+    });
+    return {
+      embeddings,
+      prepared,
+      dispose: () => {
+        for (const { keys, values } of prepared.values()) [keys, values].forEach((t) => t.dispose());
+        if (embeddings !== context) embeddings.dispose();
+      },
+    };
+  }
+
   /** The ControlNet's residuals, each multiplied by its control scale. */
-  controlResiduals(x: Tensor, t: Tensor, context: Tensor, control: Control | PreparedControl, options: { version?: ControlNetVersion; probe?: Probe } = {}): Tensor[] {
-    const outs = this.controlNet.forward(x, t, context, 'condition' in control ? control.condition : this.controlInput(control), options);
+  controlResiduals(x: Tensor, t: Tensor, context: Tensor | TextContext, control: Control | PreparedControl, options: { version?: ControlNetVersion; probe?: Probe } = {}): Tensor[] {
+    const outs = this.controlNet.forward(x, t, this.text('controlResiduals', x, context), 'condition' in control ? control.condition : this.controlInput(control), options);
     const { scales = 1 } = control;
     return outs.map((c, i) => {
       const s = typeof scales === 'number' ? scales : scales[i];
@@ -195,6 +230,17 @@ export class UniControlModel {
   /** Frees every parameter. The model cannot be used afterwards. */
   dispose(): void {
     this.loaded.weights.dispose();
+  }
+
+  /** The context as the model reads it: embeddings in its dtype, or the prepared context; its batch checked against x's. */
+  private text(op: string, x: Tensor, context: Tensor | TextContext): TextContext {
+    const text = context instanceof Tensor ? { embeddings: this.input(context) } : context;
+    const e = text.embeddings;
+    const dim = this.config.unet.contextDim;
+    if (e.rank !== 3 || e.shape[0] !== x.shape[0] || e.shape[2] !== dim) {
+      throw new RangeError(`${op}: the text context [${e.shape.join(', ')}] must be [batch, tokens, ${dim}] with the batch of the latents [${x.shape.join(', ')}]`);
+    }
+    return text;
   }
 
   private checkLatent(op: string, x: Tensor): void {

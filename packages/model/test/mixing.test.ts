@@ -1,12 +1,13 @@
 // Multi-condition control on the tiny oracle model: several conditions mix their task adapters'
 // features by weight; weights (1, 0, …) are exactly the single task. A control prepared once
-// (the hint path and HyperNet scales) is exactly the control recomputed.
+// (the hint path and HyperNet scales) is exactly the control recomputed, and so is a text context
+// prepared once (every cross-attention layer's keys and values).
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concat, createDevice, openSafetensors, tensor, type Device, type Tensor } from '@unicontrol/core';
-import { UniControlModel, type Control, type ControlConditions } from '../src/index.ts';
+import { UniControlModel, type Control, type ControlConditions, type PreparedContext } from '../src/index.ts';
 
 const TINY = fileURLToPath(new URL('../../../../shared/fixtures/tiny/', import.meta.url));
 const HAVE_SHARED = existsSync(`${TINY}model.safetensors`) && existsSync(`${TINY}golden.safetensors`);
@@ -88,6 +89,42 @@ describe.skipIf(!HAVE_SHARED)('multi-condition control (tiny model)', () => {
       `ControlNet: the condition was prepared for a batch of ${batch}, the latents [${doubled.shape.join(', ')}] have ${2 * batch}`,
     );
     prepared.dispose();
+  });
+
+  it('prepared once, a text context gives the same ε without its keys and values at every step', async () => {
+    const control: Control = { hint: inputs['cn.canny.hint'], task: 'control_canny', taskFeature: inputs['cn.canny.task_feature'] };
+    const [x, t, context] = [inputs['cn.canny.x'], inputs['cn.canny.t'], inputs['cn.canny.context']];
+    const prepared = model.prepareContext(context);
+    const counted = async (c: Tensor | PreparedContext): Promise<{ eps: Float32Array; flops: number; dispatches: number }> => {
+      device.resetCounters();
+      const eps = model.applyModel(x, t, c, control);
+      const { flops, dispatches } = device.counters();
+      return { eps: (await eps.read()) as Float32Array, flops, dispatches };
+    };
+    const want = await counted(context);
+    const got = await counted(prepared);
+    expect(got.eps).toEqual(want.eps);
+    // What preparing saves, from the configuration: to_k and to_v of every transformer block that
+    // reads the text (UNet: numResBlocks per attention level down, one more up, the middle;
+    // ControlNet: down and middle), each 2 · batch · tokens · contextDim · channels FLOPs.
+    const u = model.config.unet;
+    const widths = u.channelMult.flatMap((m, level) => (u.attentionLevels[level] ? [m * u.modelChannels] : []));
+    const middle = u.modelChannels * u.channelMult[u.channelMult.length - 1];
+    const perWidth = 2 * u.numResBlocks + (u.numResBlocks + 1);
+    const channels = (widths.reduce((a, c) => a + perWidth * c, 0) + 2 * middle) * u.transformerDepth;
+    const [batch, tokens, dim] = context.shape;
+    expect(want.flops - got.flops).toBe(2 * 2 * batch * tokens * dim * channels);
+    expect(want.dispatches - got.dispatches).toBeGreaterThanOrEqual(2 * prepared.prepared.size);
+    expect(prepared.prepared.size).toBe((widths.length * perWidth + 2) * u.transformerDepth);
+    // A context for another batch is refused by name, before any work.
+    const doubled = concat([x, x], 0);
+    expect(() => model.applyModel(doubled, concat([t, t], 0), prepared, control)).toThrow(
+      `applyModel: the text context [${context.shape.join(', ')}] must be [batch, tokens, ${dim}] with the batch of the latents [${doubled.shape.join(', ')}]`,
+    );
+    const live = device.memory().liveBytes;
+    prepared.dispose();
+    const freed = [...prepared.prepared.values()].reduce((a, kv) => a + kv.keys.bytes + kv.values.bytes, 0);
+    expect(live - device.memory().liveBytes).toBeGreaterThanOrEqual(freed);
   });
 
   it('refuses unknown tasks and bad weights', () => {

@@ -1,5 +1,6 @@
 import { add, silu, type Tensor } from '@unicontrol/core';
 import type { ControlNetConfig, UNetConfig } from '../config.ts';
+import { textContext, type CrossAttention, type TextContext } from '../nn/attention.ts';
 import { Conv2d } from '../nn/layers.ts';
 import { UNetEncoder } from '../unet/encoder.ts';
 import type { WeightScope } from '../weights/weights.ts';
@@ -81,12 +82,19 @@ export class ControlNet {
     return { hint, zeroConvScales };
   }
 
+  /** Every cross-attention layer (the readers of the text context). */
+  crossAttentions(): CrossAttention[] {
+    return this.encoder.crossAttentions();
+  }
+
   /**
+   * @param context text embeddings `[batch, tokens, contextDim]`, or a `TextContext`
    * @param control the condition, or its part computed beforehand by `condition` (for x's batch)
    * @returns one residual per input block (shapes of the UNet's skips) then the middle block's
    */
-  forward(x: Tensor, t: Tensor, context: Tensor, control: ControlInput | ControlCondition, options: { version?: ControlNetConfig['version']; probe?: Probe } = {}): Tensor[] {
+  forward(x: Tensor, t: Tensor, context: Tensor | TextContext, control: ControlInput | ControlCondition, options: { version?: ControlNetConfig['version']; probe?: Probe } = {}): Tensor[] {
     const { probe } = options;
+    const text = textContext(context);
     const batch = x.shape[0];
     if (!('adapters' in control) && control.hint.shape[0] !== batch) {
       throw new RangeError(`ControlNet: the condition was prepared for a batch of ${control.hint.shape[0]}, the latents [${x.shape.join(', ')}] have ${batch}`);
@@ -100,7 +108,7 @@ export class ControlNet {
     let h = x;
     this.encoder.inputBlocks.forEach((block, i) => {
       const next = x.device.scope(() => {
-        const out = block.forward(h, embSilu, context);
+        const out = block.forward(h, embSilu, text);
         if (i > 0) return out;
         probe?.('input_block0_out', out);
         const withHint = add(out, hint);
@@ -111,7 +119,7 @@ export class ControlNet {
       h = next;
       outs.push(this.zeroConvs[i].forward(h, { inputScale: zeroConvScales[i] }));
     });
-    h = this.encoder.middleForward(h, embSilu, context);
+    h = this.encoder.middleForward(h, embSilu, text);
     outs.push(this.middleOut.forward(h));
     return outs;
   }

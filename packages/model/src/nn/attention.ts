@@ -1,9 +1,30 @@
 // The attention pieces of Stable Diffusion's transformer blocks (ldm.modules.attention).
 
-import { add, attention, geglu, type Tensor } from '@unicontrol/core';
+import { add, attention, geglu, Tensor } from '@unicontrol/core';
 import type { WeightScope } from '../weights/weights.ts';
 import { LayerNorm, Linear } from './layers.ts';
 import { sequence } from './steps.ts';
+
+/** One attention layer's keys and values, `[batch, tokens, channels]` each. */
+export interface KeysValues {
+  keys: Tensor;
+  values: Tensor;
+}
+
+/**
+ * What the cross-attention layers attend to: CLIP's embeddings `[batch, tokens, contextDim]`, and,
+ * when prepared for a sampling run (`UniControlModel.prepareContext`), each layer's keys and values
+ * of them, which do not change between steps.
+ */
+export interface TextContext {
+  readonly embeddings: Tensor;
+  readonly prepared?: ReadonlyMap<CrossAttention, KeysValues>;
+}
+
+/** Embeddings `[batch, tokens, contextDim]` as a `TextContext` with nothing prepared; a context as it is. */
+export function textContext(context: Tensor | TextContext): TextContext {
+  return context instanceof Tensor ? { embeddings: context } : context;
+}
 
 /**
  * Multi-head attention with bias-free q/k/v projections and a biased output projection
@@ -25,13 +46,19 @@ export class CrossAttention {
     this.toOut = new Linear(w.at('to_out.0'));
   }
 
+  /** The keys and values of `source` `[batch, tokens, sourceDim]`. */
+  keysValues(source: Tensor): KeysValues {
+    return { keys: this.toK.forward(source), values: this.toV.forward(source) };
+  }
+
   /**
    * @param x `[batch, tokens, channels]`
-   * @param context `[batch, contextTokens, contextDim]`; x itself when absent (self-attention)
+   * @param context the text context, its keys and values taken as prepared for this layer when
+   *   they are; x itself when absent (self-attention)
    */
-  forward(x: Tensor, context: Tensor = x): Tensor {
-    const o = attention(this.toQ.forward(x), this.toK.forward(context), this.toV.forward(context), { heads: this.heads });
-    return this.toOut.forward(o);
+  forward(x: Tensor, context?: TextContext): Tensor {
+    const { keys, values } = context ? (context.prepared?.get(this) ?? this.keysValues(context.embeddings)) : this.keysValues(x);
+    return this.toOut.forward(attention(this.toQ.forward(x), keys, values, { heads: this.heads }));
   }
 }
 
@@ -68,8 +95,13 @@ export class BasicTransformerBlock {
     this.ff = new FeedForward(w.at('ff'));
   }
 
-  /** `x` `[batch, tokens, channels]`, `context` `[batch, contextTokens, contextDim]`. */
-  forward(x: Tensor, context: Tensor): Tensor {
+  /** The block's cross-attention layer (the text context's reader). */
+  get crossAttention(): CrossAttention {
+    return this.attn2;
+  }
+
+  /** `x` `[batch, tokens, channels]`. */
+  forward(x: Tensor, context: TextContext): Tensor {
     return sequence(x, [
       (h) => add(h, this.attn1.forward(this.norm1.forward(h))),
       (h) => add(h, this.attn2.forward(this.norm2.forward(h), context)),

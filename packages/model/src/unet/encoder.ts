@@ -2,6 +2,7 @@
 
 import { silu, timestepEmbedding, upsampleNearest2x, type Tensor } from '@unicontrol/core';
 import type { UNetConfig } from '../config.ts';
+import type { CrossAttention, TextContext } from '../nn/attention.ts';
 import { Conv2d, Linear } from '../nn/layers.ts';
 import type { WeightScope } from '../weights/weights.ts';
 import { sequence } from '../nn/steps.ts';
@@ -23,7 +24,12 @@ export class UNetBlock {
     },
   ) {}
 
-  forward(x: Tensor, embSilu: Tensor, context: Tensor): Tensor {
+  /** The cross-attention layers of its SpatialTransformer, if it has one. */
+  crossAttentions(): CrossAttention[] {
+    return this.layers.attn?.crossAttentions() ?? [];
+  }
+
+  forward(x: Tensor, embSilu: Tensor, context: TextContext): Tensor {
     const { conv, res, attn, upsample } = this.layers;
     const layers: ((h: Tensor) => Tensor)[] = [];
     if (conv) layers.push((h) => conv.forward(h));
@@ -74,7 +80,12 @@ export class UNetEncoder {
     return this.time2.forward(silu(this.time0.forward(sinusoid)));
   }
 
-  middleForward(x: Tensor, embSilu: Tensor, context: Tensor): Tensor {
+  /** The cross-attention layers of the input and middle blocks. */
+  crossAttentions(): CrossAttention[] {
+    return [...this.inputBlocks, ...this.middle].flatMap((b) => b.crossAttentions());
+  }
+
+  middleForward(x: Tensor, embSilu: Tensor, context: TextContext): Tensor {
     return sequence(
       x,
       this.middle.map((block) => (h) => block.forward(h, embSilu, context)),

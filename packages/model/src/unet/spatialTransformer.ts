@@ -1,6 +1,6 @@
 import { permute, type Tensor } from '@unicontrol/core';
 import type { UNetConfig } from '../config.ts';
-import { BasicTransformerBlock } from '../nn/attention.ts';
+import { BasicTransformerBlock, type CrossAttention, type TextContext } from '../nn/attention.ts';
 import { Conv2d, GroupNorm } from '../nn/layers.ts';
 import type { WeightScope } from '../weights/weights.ts';
 
@@ -21,8 +21,13 @@ export class SpatialTransformer {
     this.blocks = Array.from({ length: c.transformerDepth }, (_, d) => new BasicTransformerBlock(w.at(`transformer_blocks.${d}`), c.numHeads, c.layerNormEps));
   }
 
-  /** `x` `[batch, C, H, W]`, `context` `[batch, tokens, contextDim]` → `[batch, C, H, W]`. */
-  forward(x: Tensor, context: Tensor): Tensor {
+  /** Its blocks' cross-attention layers. */
+  crossAttentions(): CrossAttention[] {
+    return this.blocks.map((b) => b.crossAttention);
+  }
+
+  /** `x` `[batch, C, H, W]` → `[batch, C, H, W]`. */
+  forward(x: Tensor, context: TextContext): Tensor {
     const [b, ch, hh, ww] = x.shape;
     const h = this.projIn.forward(this.norm.forward(x));
     let tokens = permute(h, [0, 2, 3, 1]).reshape([b, hh * ww, ch]);

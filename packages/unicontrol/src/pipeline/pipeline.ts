@@ -1,7 +1,7 @@
 // The pipeline users call: load once, generate many.
 
 import { cast, concat, createDevice, tensor, zeros, type ByteSource, type Device, type Tensor } from '@unicontrol/core';
-import { UniControlModel, type ClipTokenizer, type ControlConditions, type LoadCheckpointOptions, type PreparedControl, type TaskName } from '@unicontrol/model';
+import { UniControlModel, type ClipTokenizer, type ControlConditions, type LoadCheckpointOptions, type PreparedContext, type PreparedControl, type TaskName } from '@unicontrol/model';
 import { classifierFreeGuidance, NoiseGenerator, noiseTensor, sample } from '@unicontrol/sampler';
 import { encodePng } from '../image/index.ts';
 import { taskInfo, type TaskInfo } from '../tasks.ts';
@@ -121,13 +121,14 @@ export class UniControlPipeline {
       const xT = noiseTensor(device, [n, model.config.unet.inChannels, height / 8, width / 8], generator);
       const alphasCumprod = model.schedule.alphas_cumprod;
       if (!alphasCumprod) throw new Error('the checkpoint has no alphas_cumprod schedule buffer');
-      // The hint path and the task HyperNet's scales do not change between steps: computed once.
-      const prepare = (): PreparedControl => model.prepareControl({ ...conditions, taskFeature, scales }, 2 * n);
+      // The hint path, the task HyperNet's scales and the text's keys and values do not change
+      // between steps: computed once.
+      const prepare = (): Prepared => ({ control: model.prepareControl({ ...conditions, taskFeature, scales }, 2 * n), text: model.prepareContext(context) });
       const denoiser =
-        (control: PreparedControl) =>
+        ({ control, text }: Prepared) =>
         (x: Tensor, timestep: number): Tensor => {
           const t = tensor(device, new Float32Array(2 * n).fill(timestep), [2 * n]);
-          const out = model.applyModel(concat([x, x], 0), t, context, control);
+          const out = model.applyModel(concat([x, x], 0), t, text, control);
           // The latents stay float32 whatever the model's storage; ε joins them in their dtype.
           const { eps } = classifierFreeGuidance(out, o.guidance);
           return eps.dtype === x.dtype ? eps : cast(eps, x.dtype as 'f32' | 'f16');
@@ -260,6 +261,12 @@ function conditionSpecs(o: GenerateOptions): ConditionSpec[] {
   }
   if (o.task === undefined) throw new OptionError('task is required (or conditions, or instruction for an unseen task)');
   return [{ task: o.task, condition: o.condition, image: o.image, preprocess: o.preprocess }];
+}
+
+/** The parts of a sampling step that do not change between steps, computed once per run. */
+interface Prepared {
+  control: PreparedControl;
+  text: PreparedContext;
 }
 
 /**
