@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createDevice } from '@unicontrol/core';
+import { createDevice, type Tensor } from '@unicontrol/core';
 import { UniControlModel } from '@unicontrol/model';
 import { decodePng, encodePng, readTokenizer, UniControlPipeline, type RgbaImage } from '../src/index.ts';
 
@@ -122,6 +122,40 @@ describe.skipIf(!HAVE_SHARED)('UniControlPipeline (tiny weights)', () => {
       ['control_canny', 2],
       ['control_seg', 1],
     ]);
+  });
+
+  it('at guidance 1 runs the model once per step on the conditional batch, and gives the guided pair’s conditional ε', async () => {
+    // Every step's model call's batch, and the first one's output (same x_T and timestep in every
+    // run); not the rehearsals of the autotune and compile ahead, which dispatch nothing.
+    const calls: { batch: number; first?: Tensor }[] = [];
+    const spy = vi.spyOn(pipeline.model, 'applyModel').mockImplementation(function (this: UniControlModel, ...args) {
+      const out = UniControlModel.prototype.applyModel.apply(this, args);
+      if (!pipeline.device.planning) calls.push({ batch: args[0].shape[0], first: calls.length === 0 ? out.keep() : undefined });
+      return out;
+    });
+    const run = async (guidance: number, samples = 1) => {
+      calls.length = 0;
+      const r = await pipeline.generate({ ...base, width: 64, height: 64, guidance, samples });
+      const first = calls[0].first!;
+      const eps = (await first.read()) as Float32Array;
+      first.dispose();
+      return { rgba: r.images[0].rgba, batches: [...new Set(calls.map((c) => c.batch))], eps };
+    };
+    try {
+      const alone = await run(1);
+      expect(alone.batches).toEqual([1]);
+      expect((await run(1, 2)).batches).toEqual([2]);
+      // Just above 1 the [uncond; cond] pair runs; its conditional half is the same prediction.
+      const paired = await run(1 + 1e-6);
+      expect(paired.batches).toEqual([2]);
+      const cond = paired.eps.subarray(alone.eps.length);
+      const scale = alone.eps.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(alone.eps.reduce((m, v, i) => Math.max(m, Math.abs(v - cond[i])), 0)).toBeLessThanOrEqual(1e-5 * scale);
+      const maxDiff = (a: Uint8Array, b: Uint8Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+      expect(maxDiff(alone.rgba, paired.rgba)).toBeLessThanOrEqual(1);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('an unseen task reads the condition through adapters weighted by hand or by instruction similarity', async () => {

@@ -51,7 +51,11 @@ export interface GenerateOptions {
   addedPrompt?: string;
   negativePrompt?: string;
   steps?: number;
-  /** Classifier-free guidance scale. */
+  /**
+   * Classifier-free guidance scale (default 9): ε = ε_uncond + guidance·(ε_cond − ε_uncond). At 1
+   * that is ε_cond, and each step runs the model once on the conditional batch, as the official
+   * sampler does: half the work of a guided step.
+   */
   guidance?: number;
   eta?: number;
   /** Control strength: every control residual is multiplied by it (guess mode: by it × 0.825^(12−i)). */

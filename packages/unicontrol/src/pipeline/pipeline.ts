@@ -98,19 +98,23 @@ export class UniControlPipeline {
     const t1 = performance.now();
 
     const n = o.samples;
+    // Guidance 1 leaves the conditional prediction alone: the official sampler then calls the
+    // model on the conditional batch only, not on the [uncond; cond] pair (half the work per step).
+    const guided = o.guidance !== 1;
+    const batch = guided ? 2 * n : n;
     const result = await device.scope(async () => {
       const ids = (texts: string[]): Tensor => tensor(device, this.tokenizer.tokenize(texts), [texts.length, 77], { dtype: 'i32' });
       const cond = model.encodeText(ids(Array(n).fill(`${o.prompt}, ${o.addedPrompt}`)));
       // Guess mode as the official inference demo: '' and a zero hint for the unconditional half.
-      const uncond = model.encodeText(ids(Array(n).fill(o.guessMode ? '' : o.negativePrompt)));
+      const uncond = guided ? model.encodeText(ids(Array(n).fill(o.guessMode ? '' : o.negativePrompt))) : undefined;
       const taskFeature = model.taskFeature(ids([instruction]));
-      const context = concat([uncond, cond], 0);
+      const context = uncond ? concat([uncond, cond], 0) : cond;
       // In the model's storage dtype once, not cast again at every step.
       const hints = new Map(fitted.map((m) => [m, model.input(hintTensor(device, m.map, n))]));
       const conditions: ControlConditions = {
         adapters: adapters.map((a) => {
           const hint = hints.get(a.source)!;
-          return { task: a.task, weight: a.weight, hint: concat([o.guessMode ? zeros(device, hint.shape, hint.dtype) : hint, hint], 0) };
+          return { task: a.task, weight: a.weight, hint: guided ? concat([o.guessMode ? zeros(device, hint.shape, hint.dtype) : hint, hint], 0) : hint };
         }),
       };
       const scales = controlScales(o.strength, o.guessMode, model.controlNet.numControls);
@@ -123,14 +127,14 @@ export class UniControlPipeline {
       if (!alphasCumprod) throw new Error('the checkpoint has no alphas_cumprod schedule buffer');
       // The hint path, the task HyperNet's scales and the text's keys and values do not change
       // between steps: computed once.
-      const prepare = (): Prepared => ({ control: model.prepareControl({ ...conditions, taskFeature, scales }, 2 * n), text: model.prepareContext(context) });
+      const prepare = (): Prepared => ({ control: model.prepareControl({ ...conditions, taskFeature, scales }, batch), text: model.prepareContext(context) });
       const denoiser =
         ({ control, text }: Prepared) =>
         (x: Tensor, timestep: number): Tensor => {
-          const t = tensor(device, new Float32Array(2 * n).fill(timestep), [2 * n]);
-          const out = model.applyModel(concat([x, x], 0), t, text, control);
+          const t = tensor(device, new Float32Array(batch).fill(timestep), [batch]);
+          const out = model.applyModel(guided ? concat([x, x], 0) : x, t, text, control);
           // The latents stay float32 whatever the model's storage; ε joins them in their dtype.
-          const { eps } = classifierFreeGuidance(out, o.guidance);
+          const eps = guided ? classifierFreeGuidance(out, o.guidance).eps : out;
           return eps.dtype === x.dtype ? eps : cast(eps, x.dtype as 'f32' | 'f16');
         };
       const rehearse = (): void => device.scope(() => void denoiser(prepare())(xT, 0));
