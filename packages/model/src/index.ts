@@ -1,7 +1,7 @@
 export * from './tokenizer/index.ts';
 export * from './config.ts';
 export { UniControlModel, type Control, type ConditionInput, type ControlConditions, type ControlSettings, type PreparedContext, type PreparedControl } from './uniControlModel.ts';
-export { CrossAttention, textContext, type KeysValues, type TextContext } from './nn/attention.ts';
+export type { CrossAttention, KeysValues, TextContext } from './nn/attention.ts';
 export { ClipTextEncoder } from './clip/textEncoder.ts';
 export { UNet } from './unet/unet.ts';
 export { ControlNet, type ControlCondition, type ControlInput } from './controlnet/controlNet.ts';

@@ -182,6 +182,7 @@ export class UniControlModel {
    * at every step of a sampling run (same result, without recomputing them).
    */
   prepareContext(context: Tensor): PreparedContext {
+    this.checkContext('prepareContext', context);
     const { embeddings, prepared } = this.device.scope(() => {
       const embeddings = this.input(context);
       const layers = [...this.unet.crossAttentions(), ...this.controlNet.crossAttentions()];
@@ -232,15 +233,20 @@ export class UniControlModel {
     this.loaded.weights.dispose();
   }
 
-  /** The context as the model reads it: embeddings in its dtype, or the prepared context; its batch checked against x's. */
+  /** The context as the model reads it: embeddings in its dtype, or the prepared context; checked against x's batch. */
   private text(op: string, x: Tensor, context: Tensor | TextContext): TextContext {
     const text = context instanceof Tensor ? { embeddings: this.input(context) } : context;
-    const e = text.embeddings;
-    const dim = this.config.unet.contextDim;
-    if (e.rank !== 3 || e.shape[0] !== x.shape[0] || e.shape[2] !== dim) {
-      throw new RangeError(`${op}: the text context [${e.shape.join(', ')}] must be [batch, tokens, ${dim}] with the batch of the latents [${x.shape.join(', ')}]`);
-    }
+    this.checkContext(op, text.embeddings, x);
     return text;
+  }
+
+  /** Throws unless `e` is `[batch, tokens, contextDim]`, with x's batch when x is given. */
+  private checkContext(op: string, e: Tensor, x?: Tensor): void {
+    const dim = this.config.unet.contextDim;
+    if (e.rank !== 3 || e.shape[2] !== dim || (x && e.shape[0] !== x.shape[0])) {
+      const batch = x ? ` with the batch of the latents [${x.shape.join(', ')}]` : '';
+      throw new RangeError(`${op}: the text context [${e.shape.join(', ')}] must be [batch, tokens, ${dim}]${batch}`);
+    }
   }
 
   private checkLatent(op: string, x: Tensor): void {

@@ -121,6 +121,9 @@ describe.skipIf(!HAVE_SHARED)('multi-condition control (tiny model)', () => {
     expect(() => model.applyModel(doubled, concat([t, t], 0), prepared, control)).toThrow(
       `applyModel: the text context [${context.shape.join(', ')}] must be [batch, tokens, ${dim}] with the batch of the latents [${doubled.shape.join(', ')}]`,
     );
+    expect(() => model.prepareContext(context.reshape([context.shape[1], context.shape[2]]))).toThrow(
+      `prepareContext: the text context [${context.shape[1]}, ${dim}] must be [batch, tokens, ${dim}]`,
+    );
     const live = device.memory().liveBytes;
     prepared.dispose();
     const freed = [...prepared.prepared.values()].reduce((a, kv) => a + kv.keys.bytes + kv.values.bytes, 0);
