@@ -2,9 +2,11 @@
 // (`Device.autotune`, as `generate()` and bench:e2e do; --no-autotune keeps the heuristics), records
 // every kernel launch of one ControlNet + UNet step (batch 2) on the full-size checkpoint, then
 // replays each distinct launch alone and times it as the kernel benchmark times an op. Prints the
-// time per kernel family (shader and constants), its share, and its achieved GFLOP/s.
+// time per kernel family (shader and constants), its share, and its achieved GFLOP/s. The step is
+// bench:e2e's (the condition's hint path and the text's keys and values included); `--prepared`
+// profiles the step as `generate()` runs it, with both computed once before it.
 //
-//   npx tsx bench/profile.ts [--weights FILE] [--latent 32] [--dtype f32|f16] [--top 25] [--shapes] [--target-ms 150] [--no-autotune]
+//   npx tsx bench/profile.ts [--weights FILE] [--latent 32] [--dtype f32|f16] [--top 25] [--shapes] [--target-ms 150] [--no-autotune] [--prepared]
 
 import { parseArgs } from 'node:util';
 import { createDevice, tensor, Tensor, type KernelLaunch } from '@unicontrol/core';
@@ -21,6 +23,7 @@ const { values: args } = parseArgs({
     shapes: { type: 'boolean', default: false },
     'target-ms': { type: 'string', default: '150' },
     'no-autotune': { type: 'boolean', default: false },
+    prepared: { type: 'boolean', default: false },
   },
 });
 
@@ -34,7 +37,9 @@ const taskFeature = model.taskFeature(ids(1)).keep();
 const x = tensor(device, Float32Array.from({ length: 2 * 4 * n * n }, (_, i) => Math.sin(i)), [2, 4, n, n]);
 const hint = tensor(device, Float32Array.from({ length: 2 * 3 * 64 * n * n }, (_, i) => (i % 7) / 7), [2, 3, 8 * n, 8 * n]);
 const t = tensor(device, [501, 501], [2]);
-const step = () => model.applyModel(x, t, context, { hint, task: 'control_canny', taskFeature });
+const control = { hint, task: 'control_canny', taskFeature } as const;
+const prepared = args.prepared ? { control: model.prepareControl(control, 2), text: model.prepareContext(context) } : undefined;
+const step = () => (prepared ? model.applyModel(x, t, prepared.text, prepared.control) : model.applyModel(x, t, context, control));
 if (!args['no-autotune']) await device.autotune(step);
 await device.sync();
 
